@@ -1,0 +1,53 @@
+import { type TSchema, Type } from '@sinclair/typebox'
+
+/** Base URL of the published JSON Schema files; each schema's `$id` is relative to it. */
+export const SCHEMA_BASE = 'https://lifeline.dev/spec/v1/'
+
+/** A topic name: 1–200 printable ASCII characters, no spaces (safe as a NATS subject token once encoded). */
+export const Topic = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: '^[!-~]+$',
+  description: 'Topic name: 1-200 printable ASCII characters (0x21-0x7E), no spaces.',
+})
+
+/** A sequence number. 0 means "nothing yet"; the first message of a stream has seq 1. */
+export const Seq = Type.Integer({
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description: 'Sequence number, 0 = nothing yet; the first message of a stream is 1.',
+})
+
+/** A sequence number of a message itself (never 0). */
+export const MessageSeq = Type.Integer({
+  minimum: 1,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description: 'Sequence number of a message in its stream; starts at 1.',
+})
+
+/** Any JSON value: the application's payload, never inspected by the protocol. */
+export const Data = Type.Unknown({ description: 'Application payload: any JSON value.' })
+
+/** A close or error code from the CloseCode table (PROTOCOL.md, "Codes"). */
+export const Code = Type.Integer({
+  minimum: 1000,
+  maximum: 4999,
+  description: 'A code from the CloseCode table (PROTOCOL.md, "Codes").',
+})
+
+/** A millisecond duration. */
+export const Millis = Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Milliseconds.' })
+
+/** A short human-readable text (close reasons, error messages). */
+export const Reason = Type.String({ maxLength: 256, description: 'Human-readable text, at most 256 chars.' })
+
+/** An opaque server-issued token (memento or app memento). Clients store and return it untouched. */
+export const OpaqueToken = (description: string, maxLength: number) =>
+  Type.String({ minLength: 1, maxLength, description })
+
+/** Names a frame schema for the generated JSON Schema and the codec's dispatch table. */
+export const frame = <T extends TSchema>(name: string, schema: T): T => {
+  schema.$id = `${SCHEMA_BASE}${name}.json`
+  schema.title = name
+  return schema
+}

@@ -1,0 +1,211 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { Code, Data, frame, MessageSeq, Millis, OpaqueToken, Reason, Seq, Topic } from './common.js'
+import { MAX_APP_MEMENTO_LENGTH, MAX_MEMENTO_LENGTH } from '../limits.js'
+import { Ping, Pong } from './shared.js'
+
+export const SessionId = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'Public session id: shown to peers in presence, never usable to resume.',
+})
+
+export const UnrecoveredReason = Type.Union(
+  [
+    Type.Literal('expired'),
+    Type.Literal('unknown'),
+    Type.Literal('invalid'),
+    Type.Literal('overflow'),
+  ],
+  {
+    description:
+      'Why a resume did not recover everything: expired (grace or memento lifetime over), unknown (no such session, e.g. server restarted), invalid (memento rejected), overflow (the replay log no longer covers the gap).',
+  },
+)
+
+export const Limits = Type.Object(
+  {
+    maxFrameBytes: Type.Integer({ minimum: 1024, description: 'Largest frame (UTF-8 bytes) accepted.' }),
+    maxTopics: Type.Integer({ minimum: 1, description: 'Most topics one session may join.' }),
+  },
+  { description: 'Limits the server enforces on this session.' },
+)
+
+export const Welcome = frame(
+  'Welcome',
+  Type.Object(
+    {
+      type: Type.Literal('welcome'),
+      version: Type.Integer({ minimum: 1, maximum: 65535, description: 'The protocol version chosen.' }),
+      sid: SessionId,
+      memento: OpaqueToken('Resume token: store it untouched, replacing the previous one.', MAX_MEMENTO_LENGTH),
+      resumed: Type.Boolean({ description: 'True when this connection continues an existing session.' }),
+      recovered: Type.Boolean({
+        description: 'True when the session resumed with nothing missing: every gap will be replayed.',
+      }),
+      reason: Type.Optional(UnrecoveredReason),
+      ackedSeq: {
+        ...Seq,
+        description: 'Highest client send seq the server has processed in this session (0 for a new one).',
+      },
+      topics: Type.Array(Topic, { description: 'Topics the resumed session is still joined to.' }),
+      heartbeatMs: Millis,
+      heartbeatTimeoutMs: Millis,
+      graceMs: Millis,
+      limits: Limits,
+      am: Type.Optional(OpaqueToken('Current app memento, if the app set one.', MAX_APP_MEMENTO_LENGTH)),
+    },
+    { description: 'Server to client, answer to hello: the session is open.' },
+  ),
+)
+
+export const Msg = frame(
+  'Msg',
+  Type.Object(
+    {
+      type: Type.Literal('msg'),
+      seq: MessageSeq,
+      topic: Type.Optional({ ...Topic, description: 'The topic stream; absent for the direct stream.' }),
+      data: Data,
+      am: Type.Optional(OpaqueToken('New app memento, stored once this message is delivered.', MAX_APP_MEMENTO_LENGTH)),
+    },
+    { description: 'Server to client: an application message in a stream (direct or topic).' },
+  ),
+)
+
+export const ServerAck = frame(
+  'ServerAck',
+  Type.Object(
+    {
+      type: Type.Literal('ack'),
+      seq: { ...Seq, description: 'Every client send up to this seq has been processed.' },
+    },
+    { description: 'Server to client: cumulative acknowledgement of client sends.' },
+  ),
+)
+
+export const MemberState = Type.Union([Type.Literal('online'), Type.Literal('away')])
+
+export const Member = Type.Object({
+  sid: SessionId,
+  state: MemberState,
+  meta: Type.Optional(Type.Unknown({ description: 'What the server app says about this member.' })),
+})
+
+export const Joined = frame(
+  'Joined',
+  Type.Object(
+    {
+      type: Type.Literal('joined'),
+      topic: Topic,
+      seq: { ...Seq, description: 'The client cursor for the topic: live messages start after it.' },
+      recovered: Type.Optional(
+        Type.Boolean({ description: 'With join.from: true when every message after from will be replayed.' }),
+      ),
+      members: Type.Array(Member, { description: 'Presence on the topic at the cursor.' }),
+    },
+    { description: 'Server to client: the join succeeded.' },
+  ),
+)
+
+export const JoinError = frame(
+  'JoinError',
+  Type.Object(
+    { type: Type.Literal('join_error'), topic: Topic, code: Code, reason: Reason },
+    { description: 'Server to client: the join failed; other topics are unaffected.' },
+  ),
+)
+
+export const Unjoined = frame(
+  'Unjoined',
+  Type.Object(
+    { type: Type.Literal('unjoined'), topic: Topic, code: Type.Optional(Code), reason: Type.Optional(Reason) },
+    { description: 'Server to client: the session no longer receives the topic (leave, or removed).' },
+  ),
+)
+
+export const PresenceEvent = Type.Union(
+  [Type.Literal('joined'), Type.Literal('away'), Type.Literal('reconnected'), Type.Literal('left')],
+  { description: 'joined, away (dropped, in grace), reconnected (resumed), left (bye, kick or grace over).' },
+)
+
+export const Presence = frame(
+  'Presence',
+  Type.Object(
+    {
+      type: Type.Literal('presence'),
+      seq: MessageSeq,
+      topic: Topic,
+      sid: SessionId,
+      event: PresenceEvent,
+      meta: Type.Optional(Type.Unknown()),
+    },
+    { description: 'Server to client: a member of a topic changed state. Sequenced in the topic stream.' },
+  ),
+)
+
+export const MementoUpdate = frame(
+  'MementoUpdate',
+  Type.Object(
+    { type: Type.Literal('memento'), memento: OpaqueToken('Fresh resume token.', MAX_MEMENTO_LENGTH) },
+    { description: 'Server to client: replaces the stored memento (refresh before expiry).' },
+  ),
+)
+
+export const ErrorFrame = frame(
+  'Error',
+  Type.Object(
+    {
+      type: Type.Literal('error'),
+      code: Code,
+      reason: Reason,
+      ref: Type.Optional({ ...MessageSeq, description: 'The client send seq this error is about.' }),
+    },
+    { description: 'Server to client: a non-fatal error; the connection stays open.' },
+  ),
+)
+
+export const ServerBye = frame(
+  'ServerBye',
+  Type.Object(
+    {
+      type: Type.Literal('bye'),
+      code: Code,
+      reason: Reason,
+      reconnect: Type.Boolean({ description: 'False: the client MUST NOT reconnect (LL-INTENT-2).' }),
+      retryAfterMs: Type.Optional({ ...Millis, description: 'Wait at least this long before reconnecting.' }),
+      jitterMs: Type.Optional({ ...Millis, description: 'Add a uniform random delay in [0, jitterMs).' }),
+    },
+    { description: 'Server to client: the server is closing this connection, and why.' },
+  ),
+)
+
+/** Every frame a server may send, by `type`. */
+export const ServerFrames = {
+  welcome: Welcome,
+  msg: Msg,
+  ack: ServerAck,
+  joined: Joined,
+  join_error: JoinError,
+  unjoined: Unjoined,
+  presence: Presence,
+  memento: MementoUpdate,
+  error: ErrorFrame,
+  ping: Ping,
+  pong: Pong,
+  bye: ServerBye,
+} as const
+
+export type Welcome = Static<typeof Welcome>
+export type Msg = Static<typeof Msg>
+export type ServerAck = Static<typeof ServerAck>
+export type Member = Static<typeof Member>
+export type Joined = Static<typeof Joined>
+export type JoinError = Static<typeof JoinError>
+export type Unjoined = Static<typeof Unjoined>
+export type Presence = Static<typeof Presence>
+export type PresenceEvent = Static<typeof PresenceEvent>
+export type MementoUpdate = Static<typeof MementoUpdate>
+export type ErrorFrame = Static<typeof ErrorFrame>
+export type ServerBye = Static<typeof ServerBye>
+export type UnrecoveredReason = Static<typeof UnrecoveredReason>
+export type Limits = Static<typeof Limits>
