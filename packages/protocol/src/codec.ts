@@ -43,7 +43,8 @@ function checkValue<F>(value: unknown, check: Checker): F | ProtocolError {
   if (valid === undefined) {
     return new ProtocolError('unknown-type', `unknown frame type "${type.slice(0, 32)}"`, { frameType: type })
   }
-  if (!valid) return new ProtocolError('invalid', `"${type}" frame does not match its schema`, { frameType: type })
+  if (!valid)
+    return new ProtocolError('invalid', `"${type}" frame does not match its schema`, { frameType: type })
   return value as F
 }
 
@@ -96,12 +97,18 @@ export function decodeServerFrame(text: string, options?: DecodeOptions): Server
 }
 
 /** Decodes a transport message from a client: one frame or a batch (LL-WS-3). */
-export function decodeClientFrames(text: string, options?: DecodeOptions): readonly ClientFrame[] | ProtocolError {
+export function decodeClientFrames(
+  text: string,
+  options?: DecodeOptions,
+): readonly ClientFrame[] | ProtocolError {
   return decodeMany<ClientFrame>(text, checkClientFrame, options)
 }
 
 /** Decodes a transport message from a server: one frame or a batch (LL-WS-3). */
-export function decodeServerFrames(text: string, options?: DecodeOptions): readonly ServerFrame[] | ProtocolError {
+export function decodeServerFrames(
+  text: string,
+  options?: DecodeOptions,
+): readonly ServerFrame[] | ProtocolError {
   return decodeMany<ServerFrame>(text, checkServerFrame, options)
 }
 

@@ -19,7 +19,11 @@ export class ProtocolError extends LifelineError {
   /** The frame's `type`, when the input got far enough to have one. */
   readonly frameType: string | undefined
 
-  constructor(kind: ProtocolErrorKind, message: string, options: { frameType?: string; cause?: unknown } = {}) {
+  constructor(
+    kind: ProtocolErrorKind,
+    message: string,
+    options: { frameType?: string; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.kind = kind
     this.code = kind === 'too-large' ? CloseCode.FRAME_TOO_LARGE : CloseCode.PROTOCOL_ERROR

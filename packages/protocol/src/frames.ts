@@ -1,8 +1,8 @@
 import type { ClientAck, ClientBye, Hello, Join, Leave, ResumeRequest, Send } from './schemas/client.js'
 import type {
   ErrorFrame,
-  Joined,
   JoinError,
+  Joined,
   Limits,
   Member,
   MementoUpdate,
@@ -44,8 +44,8 @@ export type {
   ErrorFrame,
   Hello,
   Join,
-  Joined,
   JoinError,
+  Joined,
   Leave,
   Limits,
   Member,

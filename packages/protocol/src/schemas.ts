@@ -3,12 +3,22 @@
  * validators. Import from `@lifeline/protocol/schemas` (this entry pulls in TypeBox; the main entry
  * does not).
  */
+
+export {
+  ClientAck,
+  ClientBye,
+  ClientFrames,
+  Hello,
+  Join,
+  Leave,
+  ResumeRequest,
+  Send,
+} from './schemas/client.js'
 export { Code, Data, MessageSeq, Millis, Reason, SCHEMA_BASE, Seq, Topic } from './schemas/common.js'
-export { ClientAck, ClientBye, ClientFrames, Hello, Join, Leave, ResumeRequest, Send } from './schemas/client.js'
 export {
   ErrorFrame,
-  Joined,
   JoinError,
+  Joined,
   Limits,
   Member,
   MemberState,

@@ -1,18 +1,17 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { Data, frame, MessageSeq, OpaqueToken, Reason, Seq, Topic } from './common.js'
 import {
   MAX_APP_MEMENTO_LENGTH,
   MAX_MEMENTO_LENGTH,
   MAX_MESSAGE_ID_LENGTH,
   MAX_RESUME_TOPICS,
 } from '../limits.js'
+import { Data, frame, messageSeq, OpaqueToken, Reason, Seq, seq, Topic, topic } from './common.js'
 import { Ping, Pong } from './shared.js'
-
 
 export const ResumeRequest = Type.Object(
   {
     memento: OpaqueToken('The last memento the server issued, untouched.', MAX_MEMENTO_LENGTH),
-    seq: { ...Seq, description: 'Highest direct-stream seq the client has delivered to its app.' },
+    seq: seq('Highest direct-stream seq the client has delivered to its app.'),
     topics: Type.Optional(
       Type.Record(Topic, Seq, {
         additionalProperties: false,
@@ -54,7 +53,7 @@ export const Send = frame(
   Type.Object(
     {
       type: Type.Literal('send'),
-      seq: { ...MessageSeq, description: 'Client seq within the session: 1, 2, 3... without gaps.' },
+      seq: messageSeq('Client seq within the session: 1, 2, 3... without gaps.'),
       id: Type.String({
         minLength: 1,
         maxLength: MAX_MESSAGE_ID_LENGTH,
@@ -72,8 +71,8 @@ export const ClientAck = frame(
   Type.Object(
     {
       type: Type.Literal('ack'),
-      seq: { ...Seq, description: 'Every message of the stream up to this seq was delivered to the app.' },
-      topic: Type.Optional({ ...Topic, description: 'The topic stream acked; absent for the direct stream.' }),
+      seq: seq('Every message of the stream up to this seq was delivered to the app.'),
+      topic: Type.Optional(topic('The topic stream acked; absent for the direct stream.')),
     },
     { description: 'Client to server: cumulative acknowledgement of one stream.' },
   ),
@@ -85,10 +84,9 @@ export const Join = frame(
     {
       type: Type.Literal('join'),
       topic: Topic,
-      from: Type.Optional({
-        ...Seq,
-        description: 'Recover the topic from this seq: the client already has every message up to it.',
-      }),
+      from: Type.Optional(
+        seq('Recover the topic from this seq: the client already has every message up to it.'),
+      ),
     },
     { description: 'Client to server: subscribe to a topic. Answered by joined or join_error.' },
   ),

@@ -4,26 +4,19 @@ import { type TSchema, Type } from '@sinclair/typebox'
 export const SCHEMA_BASE = 'https://lifeline.dev/spec/v1/'
 
 /** A topic name: 1–200 printable ASCII characters, no spaces (safe as a NATS subject token once encoded). */
-export const Topic = Type.String({
-  minLength: 1,
-  maxLength: 200,
-  pattern: '^[!-~]+$',
-  description: 'Topic name: 1-200 printable ASCII characters (0x21-0x7E), no spaces.',
-})
+export const topic = (description = 'Topic name: 1-200 printable ASCII characters (0x21-0x7E), no spaces.') =>
+  Type.String({ minLength: 1, maxLength: 200, pattern: '^[!-~]+$', description })
+export const Topic = topic()
 
 /** A sequence number. 0 means "nothing yet"; the first message of a stream has seq 1. */
-export const Seq = Type.Integer({
-  minimum: 0,
-  maximum: Number.MAX_SAFE_INTEGER,
-  description: 'Sequence number, 0 = nothing yet; the first message of a stream is 1.',
-})
+export const seq = (description = 'Sequence number, 0 = nothing yet; the first message of a stream is 1.') =>
+  Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description })
+export const Seq = seq()
 
 /** A sequence number of a message itself (never 0). */
-export const MessageSeq = Type.Integer({
-  minimum: 1,
-  maximum: Number.MAX_SAFE_INTEGER,
-  description: 'Sequence number of a message in its stream; starts at 1.',
-})
+export const messageSeq = (description = 'Sequence number of a message in its stream; starts at 1.') =>
+  Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description })
+export const MessageSeq = messageSeq()
 
 /** Any JSON value: the application's payload, never inspected by the protocol. */
 export const Data = Type.Unknown({ description: 'Application payload: any JSON value.' })
@@ -36,7 +29,9 @@ export const Code = Type.Integer({
 })
 
 /** A millisecond duration. */
-export const Millis = Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Milliseconds.' })
+export const millis = (description = 'Milliseconds.') =>
+  Type.Integer({ minimum: 0, maximum: 2_147_483_647, description })
+export const Millis = millis()
 
 /** A short human-readable text (close reasons, error messages). */
 export const Reason = Type.String({ maxLength: 256, description: 'Human-readable text, at most 256 chars.' })

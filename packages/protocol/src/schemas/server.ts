@@ -1,6 +1,19 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { Code, Data, frame, MessageSeq, Millis, OpaqueToken, Reason, Seq, Topic } from './common.js'
 import { MAX_APP_MEMENTO_LENGTH, MAX_MEMENTO_LENGTH } from '../limits.js'
+import {
+  Code,
+  Data,
+  frame,
+  MessageSeq,
+  Millis,
+  messageSeq,
+  millis,
+  OpaqueToken,
+  Reason,
+  seq,
+  Topic,
+  topic,
+} from './common.js'
 import { Ping, Pong } from './shared.js'
 
 export const SessionId = Type.String({
@@ -10,12 +23,7 @@ export const SessionId = Type.String({
 })
 
 export const UnrecoveredReason = Type.Union(
-  [
-    Type.Literal('expired'),
-    Type.Literal('unknown'),
-    Type.Literal('invalid'),
-    Type.Literal('overflow'),
-  ],
+  [Type.Literal('expired'), Type.Literal('unknown'), Type.Literal('invalid'), Type.Literal('overflow')],
   {
     description:
       'Why a resume did not recover everything: expired (grace or memento lifetime over), unknown (no such session, e.g. server restarted), invalid (memento rejected), overflow (the replay log no longer covers the gap).',
@@ -37,16 +45,16 @@ export const Welcome = frame(
       type: Type.Literal('welcome'),
       version: Type.Integer({ minimum: 1, maximum: 65535, description: 'The protocol version chosen.' }),
       sid: SessionId,
-      memento: OpaqueToken('Resume token: store it untouched, replacing the previous one.', MAX_MEMENTO_LENGTH),
+      memento: OpaqueToken(
+        'Resume token: store it untouched, replacing the previous one.',
+        MAX_MEMENTO_LENGTH,
+      ),
       resumed: Type.Boolean({ description: 'True when this connection continues an existing session.' }),
       recovered: Type.Boolean({
         description: 'True when the session resumed with nothing missing: every gap will be replayed.',
       }),
       reason: Type.Optional(UnrecoveredReason),
-      ackedSeq: {
-        ...Seq,
-        description: 'Highest client send seq the server has processed in this session (0 for a new one).',
-      },
+      ackedSeq: seq('Highest client send seq the server has processed in this session (0 for a new one).'),
       topics: Type.Array(Topic, { description: 'Topics the resumed session is still joined to.' }),
       heartbeatMs: Millis,
       heartbeatTimeoutMs: Millis,
@@ -64,9 +72,11 @@ export const Msg = frame(
     {
       type: Type.Literal('msg'),
       seq: MessageSeq,
-      topic: Type.Optional({ ...Topic, description: 'The topic stream; absent for the direct stream.' }),
+      topic: Type.Optional(topic('The topic stream; absent for the direct stream.')),
       data: Data,
-      am: Type.Optional(OpaqueToken('New app memento, stored once this message is delivered.', MAX_APP_MEMENTO_LENGTH)),
+      am: Type.Optional(
+        OpaqueToken('New app memento, stored once this message is delivered.', MAX_APP_MEMENTO_LENGTH),
+      ),
     },
     { description: 'Server to client: an application message in a stream (direct or topic).' },
   ),
@@ -77,7 +87,7 @@ export const ServerAck = frame(
   Type.Object(
     {
       type: Type.Literal('ack'),
-      seq: { ...Seq, description: 'Every client send up to this seq has been processed.' },
+      seq: seq('Every client send up to this seq has been processed.'),
     },
     { description: 'Server to client: cumulative acknowledgement of client sends.' },
   ),
@@ -97,7 +107,7 @@ export const Joined = frame(
     {
       type: Type.Literal('joined'),
       topic: Topic,
-      seq: { ...Seq, description: 'The client cursor for the topic: live messages start after it.' },
+      seq: seq('The client cursor for the topic: live messages start after it.'),
       recovered: Type.Optional(
         Type.Boolean({ description: 'With join.from: true when every message after from will be replayed.' }),
       ),
@@ -118,7 +128,12 @@ export const JoinError = frame(
 export const Unjoined = frame(
   'Unjoined',
   Type.Object(
-    { type: Type.Literal('unjoined'), topic: Topic, code: Type.Optional(Code), reason: Type.Optional(Reason) },
+    {
+      type: Type.Literal('unjoined'),
+      topic: Topic,
+      code: Type.Optional(Code),
+      reason: Type.Optional(Reason),
+    },
     { description: 'Server to client: the session no longer receives the topic (leave, or removed).' },
   ),
 )
@@ -158,7 +173,7 @@ export const ErrorFrame = frame(
       type: Type.Literal('error'),
       code: Code,
       reason: Reason,
-      ref: Type.Optional({ ...MessageSeq, description: 'The client send seq this error is about.' }),
+      ref: Type.Optional(messageSeq('The client send seq this error is about.')),
     },
     { description: 'Server to client: a non-fatal error; the connection stays open.' },
   ),
@@ -172,8 +187,8 @@ export const ServerBye = frame(
       code: Code,
       reason: Reason,
       reconnect: Type.Boolean({ description: 'False: the client MUST NOT reconnect (LL-INTENT-2).' }),
-      retryAfterMs: Type.Optional({ ...Millis, description: 'Wait at least this long before reconnecting.' }),
-      jitterMs: Type.Optional({ ...Millis, description: 'Add a uniform random delay in [0, jitterMs).' }),
+      retryAfterMs: Type.Optional(millis('Wait at least this long before reconnecting.')),
+      jitterMs: Type.Optional(millis('Add a uniform random delay in [0, jitterMs).')),
     },
     { description: 'Server to client: the server is closing this connection, and why.' },
   ),

@@ -1,0 +1,10 @@
+#!/bin/sh
+# Every test: lint, typecheck and vitest in every package (turbo), generated files in sync, and the
+# public packages as they would be published. This is what CI runs.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/bootstrap.sh
+export TURBO_TELEMETRY_DISABLED=1
+pnpm exec biome ci scripts .ci .changeset
+pnpm exec turbo run build typecheck lint test --output-logs=errors-only
+node scripts/check-packages.mjs
