@@ -10,7 +10,7 @@ export interface DecodeOptions {
 
 type Checker = (type: string, value: unknown) => boolean | undefined
 
-/** Serialises one frame, or a batch of frames (LL-WS-3), to the text carried by a transport. */
+/** Serialises one frame, or a batch of frames (LL-WS-2), to the text carried by a transport. */
 export function encode(frame: ClientFrame | ServerFrame | ReadonlyArray<ClientFrame | ServerFrame>): string {
   return JSON.stringify(frame)
 }
@@ -96,7 +96,7 @@ export function decodeServerFrame(text: string, options?: DecodeOptions): Server
   return decodeOne<ServerFrame>(text, checkServerFrame, options)
 }
 
-/** Decodes a transport message from a client: one frame or a batch (LL-WS-3). */
+/** Decodes a transport message from a client: one frame or a batch (LL-WS-2). */
 export function decodeClientFrames(
   text: string,
   options?: DecodeOptions,
@@ -104,7 +104,7 @@ export function decodeClientFrames(
   return decodeMany<ClientFrame>(text, checkClientFrame, options)
 }
 
-/** Decodes a transport message from a server: one frame or a batch (LL-WS-3). */
+/** Decodes a transport message from a server: one frame or a batch (LL-WS-2). */
 export function decodeServerFrames(
   text: string,
   options?: DecodeOptions,

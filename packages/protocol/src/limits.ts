@@ -1,7 +1,7 @@
 /** Default largest frame in UTF-8 bytes (LL-LIMIT-1); a server may lower it, and says so in welcome. */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
 
-/** Most frames a batch may hold (LL-WS-3). */
+/** Most frames a batch may hold (LL-WS-2). */
 export const MAX_BATCH_FRAMES = 1024
 
 /** Limits on client-supplied tokens, so a hostile hello cannot make the server hash megabytes. */

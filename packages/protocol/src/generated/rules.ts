@@ -9,7 +9,7 @@ export const RULES = {
   "LL-FRAME-5": "MUST",
   "LL-FRAME-6": "MUST",
   "LL-FRAME-7": "MAY",
-  "LL-FRAME-8": "MAY",
+  "LL-FRAME-8": "MUST",
   "LL-VERSION-1": "MUST",
   "LL-VERSION-2": "MUST",
   "LL-VERSION-3": "MUST",

@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_ID_LENGTH,
   MAX_RESUME_TOPICS,
 } from '../limits.js'
-import { Data, frame, messageSeq, OpaqueToken, Reason, Seq, seq, Topic, topic } from './common.js'
+import { ASCII_TOKEN, Data, frame, messageSeq, OpaqueToken, Reason, Seq, seq, Topic, topic } from './common.js'
 import { Ping, Pong } from './shared.js'
 
 export const ResumeRequest = Type.Object(
@@ -56,8 +56,9 @@ export const Send = frame(
       seq: messageSeq('Client seq within the session: 1, 2, 3... without gaps.'),
       id: Type.String({
         minLength: 1,
+        pattern: ASCII_TOKEN,
         maxLength: MAX_MESSAGE_ID_LENGTH,
-        description: 'Stable message id, unchanged when the message is resent in another session.',
+        description: 'Stable message id (printable ASCII), unchanged when resent in another session.',
       }),
       topic: Type.Optional(Topic),
       data: Data,

@@ -5,7 +5,7 @@ export const SCHEMA_BASE = 'https://lifeline.dev/spec/v1/'
 
 /** A topic name: 1–200 printable ASCII characters, no spaces (safe as a NATS subject token once encoded). */
 export const topic = (description = 'Topic name: 1-200 printable ASCII characters (0x21-0x7E), no spaces.') =>
-  Type.String({ minLength: 1, maxLength: 200, pattern: '^[!-~]+$', description })
+  Type.String({ minLength: 1, maxLength: 200, pattern: '^[!-~]{1,200}$', description })
 export const Topic = topic()
 
 /** A sequence number. 0 means "nothing yet"; the first message of a stream has seq 1. */
@@ -34,11 +34,19 @@ export const millis = (description = 'Milliseconds.') =>
 export const Millis = millis()
 
 /** A short human-readable text (close reasons, error messages). */
-export const Reason = Type.String({ maxLength: 256, description: 'Human-readable text, at most 256 chars.' })
+/**
+ * Informational text. No length limit of its own (maxFrameBytes bounds it): JSON Schema counts code
+ * points and most languages count UTF-16 units, so a limit would make conforming decoders disagree.
+ */
+export const Reason = Type.String({ description: 'Human-readable text; senders keep it under 256 characters.' })
+
+/** Tokens and ids are printable ASCII, so their length is the same in every unit of every language. */
+export const ASCII_TOKEN = '^[!-~]+$'
 
 /** An opaque server-issued token (memento or app memento). Clients store and return it untouched. */
 export const OpaqueToken = (description: string, maxLength: number) =>
-  Type.String({ minLength: 1, maxLength, description })
+  Type.String({ minLength: 1, maxLength, pattern: ASCII_TOKEN, description })
+
 
 /** Names a frame schema for the generated JSON Schema and the codec's dispatch table. */
 export const frame = <T extends TSchema>(name: string, schema: T): T => {

@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { MAX_APP_MEMENTO_LENGTH, MAX_MEMENTO_LENGTH } from '../limits.js'
 import {
+  ASCII_TOKEN,
   Code,
   Data,
   frame,
@@ -18,6 +19,7 @@ import { Ping, Pong } from './shared.js'
 
 export const SessionId = Type.String({
   minLength: 1,
+  pattern: ASCII_TOKEN,
   maxLength: 64,
   description: 'Public session id: shown to peers in presence, never usable to resume.',
 })

@@ -1,0 +1,204 @@
+/**
+ * One connection attempt: encodes and batches outgoing frames (LL-WS-2), decodes incoming ones
+ * (LL-FRAME-3..6), keeps the heartbeat (LL-BEAT-1..3) and the connect timeout (LL-HELLO-3), and reports
+ * the end of the link exactly once.
+ */
+import {
+  type ClientFrame,
+  DEFAULT_MAX_FRAME_BYTES,
+  decodeServerFrames,
+  MAX_BATCH_FRAMES,
+  ProtocolError,
+  type ServerBye,
+  type ServerFrame,
+  validateServerFrame,
+} from '@lifeline/protocol'
+import { type Clock, Timer } from '../clock.js'
+import type { ClientTransport, CloseInfo, Payload, TransportConnection } from '../transport.js'
+
+export interface ConnectionHandlers {
+  open(): void
+  frame(frame: ServerFrame): void
+  /** The link ended; `bye` is the server's bye if one arrived first. */
+  lost(info: CloseInfo, bye: ServerBye | undefined): void
+  protocolError(error: ProtocolError): void
+}
+
+export interface ConnectionOptions {
+  readonly connectTimeoutMs: number
+  /** Batch frames sent in the same tick into one transport message (text transports only). */
+  readonly batch: boolean
+}
+
+export class ClientConnection {
+  private link: TransportConnection | undefined
+  private ended = false
+  private bye: ServerBye | undefined
+  private queue: string[] = []
+  private flushScheduled = false
+  private lastSent = 0
+  private lastReceived = 0
+  private heartbeatMs = 0
+  private deadAfterMs = 0
+  private pingId = 0
+  private maxFrameBytes = DEFAULT_MAX_FRAME_BYTES
+  private readonly timer: Timer
+
+  constructor(
+    private readonly transport: ClientTransport,
+    private readonly clock: Clock,
+    private readonly options: ConnectionOptions,
+    private readonly handlers: ConnectionHandlers,
+  ) {
+    this.timer = new Timer(clock)
+  }
+
+  get isEnded(): boolean {
+    return this.ended
+  }
+
+  start(): void {
+    this.timer.set(this.options.connectTimeoutMs, () => this.fail('no welcome before the connect timeout'))
+    try {
+      this.link = this.transport.connect({
+        open: () => {
+          if (!this.ended) this.handlers.open()
+        },
+        message: (payload) => this.receive(payload),
+        close: (info) => this.end(info),
+      })
+    } catch (cause) {
+      this.fail(`dial failed: ${cause instanceof Error ? cause.message : String(cause)}`)
+    }
+  }
+
+  /** The session is open: switch from the connect timeout to heartbeats (LL-BEAT-1). */
+  opened(heartbeatMs: number, heartbeatTimeoutMs: number, maxFrameBytes: number): void {
+    this.heartbeatMs = heartbeatMs
+    this.deadAfterMs = heartbeatMs + heartbeatTimeoutMs
+    this.maxFrameBytes = maxFrameBytes
+    this.lastReceived = this.clock.now()
+    this.scheduleHeartbeat()
+  }
+
+  send(frame: ClientFrame): void {
+    if (this.ended || this.link === undefined) return
+    if (this.transport.encoding === 'object') {
+      this.link.send(frame)
+      this.lastSent = this.clock.now()
+      return
+    }
+    this.sendText(JSON.stringify(frame))
+  }
+
+  /** Sends text already encoded as one frame (the hot path for sends). */
+  sendText(text: string): void {
+    if (this.ended || this.link === undefined) return
+    if (!this.options.batch) {
+      this.write(text)
+      return
+    }
+    this.queue.push(text)
+    if (this.queue.length >= MAX_BATCH_FRAMES) this.flush()
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true
+      queueMicrotask(() => this.flush())
+    }
+  }
+
+  /** Sends queued frames now, as few transport messages as the size limit allows (LL-WS-2). */
+  flush(): void {
+    this.flushScheduled = false
+    const frames = this.queue
+    if (frames.length === 0) return
+    this.queue = []
+    let batch: string[] = []
+    let bytes = 2
+    for (const text of frames) {
+      if (batch.length > 0 && bytes + text.length + 1 > this.maxFrameBytes) {
+        this.writeBatch(batch)
+        batch = []
+        bytes = 2
+      }
+      batch.push(text)
+      bytes += text.length + 1
+    }
+    this.writeBatch(batch)
+  }
+
+  ping(): void {
+    this.send({ type: 'ping', id: ++this.pingId })
+  }
+
+  /** Closes the link; `lost` is reported once, with the given code. */
+  close(code: number, reason: string): void {
+    if (this.ended) return
+    this.flush()
+    this.link?.close(code, reason)
+    this.end({ code, reason, clean: true })
+  }
+
+  private writeBatch(batch: readonly string[]): void {
+    if (batch.length === 1) this.write(batch[0] as string)
+    else if (batch.length > 1) this.write(`[${batch.join(',')}]`)
+  }
+
+  private write(text: string): void {
+    if (this.ended || this.link === undefined) return
+    this.link.send(text)
+    this.lastSent = this.clock.now()
+  }
+
+  private receive(payload: Payload): void {
+    if (this.ended) return
+    this.lastReceived = this.clock.now()
+    const frames =
+      typeof payload === 'string'
+        ? decodeServerFrames(payload, { maxBytes: this.maxFrameBytes })
+        : [validateServerFrame(payload)]
+    if (frames instanceof ProtocolError) return this.protocolError(frames)
+    for (const frame of frames) {
+      if (frame instanceof ProtocolError) return this.protocolError(frame)
+      if (this.ended) return
+      if (frame.type === 'ping') this.send({ type: 'pong', ...(frame.id === undefined ? {} : { id: frame.id }) })
+      else if (frame.type === 'bye') this.bye = frame
+      this.handlers.frame(frame)
+    }
+  }
+
+  /** LL-FRAME-6: a corrupted link is dropped and treated as an unexpected drop, not the end. */
+  private protocolError(error: ProtocolError): void {
+    this.handlers.protocolError(error)
+    this.fail(`protocol error: ${error.message}`)
+  }
+
+  private fail(reason: string): void {
+    if (this.ended) return
+    this.link?.close(1000, reason)
+    this.end({ code: 1006, reason, clean: false })
+  }
+
+  private end(info: CloseInfo): void {
+    if (this.ended) return
+    this.ended = true
+    this.timer.clear()
+    this.queue = []
+    this.handlers.lost(info, this.bye)
+  }
+
+  private scheduleHeartbeat(): void {
+    const now = this.clock.now()
+    const pingAt = this.lastSent + this.heartbeatMs
+    const deadAt = this.lastReceived + this.deadAfterMs
+    this.timer.set(Math.max(0, Math.min(pingAt, deadAt) - now), () => this.heartbeat())
+  }
+
+  private heartbeat(): void {
+    const now = this.clock.now()
+    // LL-BEAT-3: nothing heard for heartbeat + timeout: the link is dead, even if it looks open.
+    if (now - this.lastReceived >= this.deadAfterMs) return this.fail('heartbeat timeout')
+    if (now - this.lastSent >= this.heartbeatMs) this.ping() // LL-BEAT-1
+    this.flush()
+    this.scheduleHeartbeat()
+  }
+}

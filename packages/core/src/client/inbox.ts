@@ -1,0 +1,91 @@
+/**
+ * Inbound stream tracking: one cursor per stream (the direct stream and each topic), duplicates from
+ * replay dropped (LL-SEQ-3), gaps accepted (LL-SEQ-4), and cumulative acks batched by count and time
+ * (LL-ACK-1, LL-ACK-2).
+ */
+
+/** The key of the direct stream in cursor maps; topic names are never empty. */
+export const DIRECT = ''
+
+export interface AckFrame {
+  readonly type: 'ack'
+  readonly seq: number
+  readonly topic?: string
+}
+
+export class Inbox {
+  private readonly cursors = new Map<string, number>()
+  /** Streams with deliveries not yet acked, and how many entries are waiting. */
+  private readonly unacked = new Map<string, number>()
+  private unackedCount = 0
+
+  constructor(private readonly ackEvery: number) {}
+
+  cursor(stream: string): number {
+    return this.cursors.get(stream) ?? 0
+  }
+
+  /** True when an entry must be delivered; false for a duplicate (LL-SEQ-3). */
+  accepts(stream: string, seq: number): boolean {
+    return seq > (this.cursors.get(stream) ?? 0)
+  }
+
+  /** Records a delivered entry; returns true when enough are waiting to ack at once. */
+  delivered(stream: string, seq: number): boolean {
+    this.cursors.set(stream, seq)
+    this.unacked.set(stream, seq)
+    this.unackedCount++
+    return this.unackedCount >= this.ackEvery
+  }
+
+  get hasUnacked(): boolean {
+    return this.unacked.size > 0
+  }
+
+  /** The ack frames to send now, one per stream (LL-ACK-1). */
+  takeAcks(): AckFrame[] {
+    const acks: AckFrame[] = []
+    for (const [stream, seq] of this.unacked) {
+      acks.push(stream === DIRECT ? { type: 'ack', seq } : { type: 'ack', seq, topic: stream })
+    }
+    this.unacked.clear()
+    this.unackedCount = 0
+    return acks
+  }
+
+  /** Sets a stream's cursor (a join's starting point, LL-TOPIC-2), dropping unacked state for it. */
+  setCursor(stream: string, seq: number): void {
+    this.cursors.set(stream, seq)
+  }
+
+  forget(stream: string): void {
+    this.cursors.delete(stream)
+    if (this.unacked.delete(stream)) this.unackedCount = Math.max(0, this.unackedCount - 1)
+  }
+
+  /** A new session: the direct stream starts again from 1 (LL-RESUME-6); topic cursors are kept for `join.from`. */
+  newSession(): void {
+    this.cursors.delete(DIRECT)
+    this.unacked.clear()
+    this.unackedCount = 0
+  }
+
+  /** Cursors for hello.resume (LL-RESUME-1). */
+  resumeCursors(topics: Iterable<string>): { seq: number; topics: Record<string, number> } {
+    const byTopic: Record<string, number> = {}
+    for (const topic of topics) {
+      const cursor = this.cursors.get(topic)
+      if (cursor !== undefined) byTopic[topic] = cursor
+    }
+    return { seq: this.cursor(DIRECT), topics: byTopic }
+  }
+
+  /** Snapshot for storage, so a reload resumes where the app was. */
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.cursors)
+  }
+
+  restore(cursors: Readonly<Record<string, number>>): void {
+    for (const [stream, seq] of Object.entries(cursors)) this.cursors.set(stream, seq)
+  }
+}

@@ -1,0 +1,107 @@
+import type { Clock, Random } from '../clock.js'
+import { systemClock, systemRandom } from '../clock.js'
+import type { ClientTransport } from '../transport.js'
+import { fullJitter, type RetryDelay } from './backoff.js'
+import { browserEnvironment, type ClientEnvironment } from './environment.js'
+import { DEFAULT_OUTBOX_LIMITS, type OutboxLimits } from './outbox.js'
+import { memoryStorage, type SessionStorage } from './storage.js'
+
+/** Credentials for hello.auth, or a function returning them, called on every attempt (LL-AUTH-4). */
+export type AuthOption = unknown | (() => unknown)
+
+export interface DroppedMessage {
+  readonly id: string
+  readonly topic: string | undefined
+  readonly data: unknown
+}
+
+export interface ClientOptions {
+  /** How to reach the server, e.g. `wsTransport(url)` from `@lifeline/ws`. */
+  transport: ClientTransport
+  /** Sent in hello.auth; a function (sync or async) is called for every attempt. Default: none. */
+  auth?: AuthOption
+  /** Delay before a retry after `attempt` failures. Default: `fullJitter()` (500 ms doubling to 30 s). */
+  retryDelay?: RetryDelay
+  /** Failed attempts in a row before the client gives up and closes. Default: unlimited. */
+  maxAttempts?: number
+  /** Bounds of the unacked-send buffer (count, size, overflow policy). Default: 1000, 1 MiB, `reject`. */
+  outbox?: Partial<OutboxLimits>
+  /** Called for every message the overflow policy drops or refuses. Default: none. */
+  onOverflow?: (message: DroppedMessage, error: Error) => void
+  /** Ack after this many delivered entries. Default: 32. */
+  ackEvery?: number
+  /** Ack delivered entries after at most this long. Default: 200 ms. */
+  ackDelayMs?: number
+  /** A dial that has not produced welcome by then has failed. Default: 10000 ms. */
+  connectTimeoutMs?: number
+  /** Batch frames sent in the same tick into one transport message. Default: true. */
+  batch?: boolean
+  /** Where the memento, app memento and cursors are kept. Default: `memoryStorage()`. */
+  storage?: SessionStorage
+  /** Host signals (online, visibility). Default: the browser's when present, else none. */
+  environment?: ClientEnvironment
+  /**
+   * In a new session, chooses which of the previously joined topics to join again (LL-TOPIC-6).
+   * Default: all of them.
+   */
+  rejoin?: (topics: readonly string[]) => readonly string[] | Promise<readonly string[]>
+  /** Protocol versions offered, preferred first. Default: [1]. */
+  versions?: readonly number[]
+  /** Time source. Default: the system clock. */
+  clock?: Clock
+  /** Randomness for jitter. Default: Math.random. */
+  random?: Random
+  /** Prefix of generated message ids; must be unique per client. Default: 64 random bits, hex. */
+  idPrefix?: string
+}
+
+export interface ResolvedClientOptions {
+  readonly transport: ClientTransport
+  readonly auth: AuthOption
+  readonly retryDelay: RetryDelay
+  readonly maxAttempts: number
+  readonly outbox: OutboxLimits
+  readonly onOverflow: ((message: DroppedMessage, error: Error) => void) | undefined
+  readonly ackEvery: number
+  readonly ackDelayMs: number
+  readonly connectTimeoutMs: number
+  readonly batch: boolean
+  readonly storage: SessionStorage
+  readonly environment: ClientEnvironment
+  readonly rejoin: ((topics: readonly string[]) => readonly string[] | Promise<readonly string[]>) | undefined
+  readonly versions: readonly number[]
+  readonly clock: Clock
+  readonly random: Random
+  readonly idPrefix: string
+}
+
+function randomHex64(random: Random): string {
+  const bytes = new Uint8Array(8)
+  const crypto = (globalThis as { crypto?: { getRandomValues?: (array: Uint8Array) => Uint8Array } }).crypto
+  if (crypto?.getRandomValues !== undefined) crypto.getRandomValues(bytes)
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256)
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
+}
+
+export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
+  const random = options.random ?? systemRandom
+  return {
+    transport: options.transport,
+    auth: options.auth,
+    retryDelay: options.retryDelay ?? fullJitter(),
+    maxAttempts: options.maxAttempts ?? Number.POSITIVE_INFINITY,
+    outbox: { ...DEFAULT_OUTBOX_LIMITS, ...options.outbox },
+    onOverflow: options.onOverflow,
+    ackEvery: Math.max(1, options.ackEvery ?? 32),
+    ackDelayMs: options.ackDelayMs ?? 200,
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    batch: options.batch ?? true,
+    storage: options.storage ?? memoryStorage(),
+    environment: options.environment ?? browserEnvironment(),
+    rejoin: options.rejoin,
+    versions: options.versions ?? [1],
+    clock: options.clock ?? systemClock,
+    random,
+    idPrefix: options.idPrefix ?? randomHex64(random),
+  }
+}

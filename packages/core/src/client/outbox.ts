@@ -1,0 +1,164 @@
+/**
+ * Sends not yet acked by the server (LL-SEND-6), in send order: first the ones sent on the current
+ * connection (in flight), then the ones waiting to be sent (queued). Bounded by count and bytes with
+ * an overflow policy (LL-SEND-7, LL-LIMIT-5). Items keep a stable `id` across sessions (LL-SEND-1), so a
+ * durable outbox can later persist them as they are.
+ */
+import { BufferOverflowError } from '../errors.js'
+
+export type OverflowPolicy = 'reject' | 'drop-oldest' | 'drop-newest'
+
+export interface OutboxLimits {
+  /** Most sends kept unacked, queued or in flight. Default: 1000. */
+  readonly maxMessages: number
+  /** Most encoded data kept unacked, counted in UTF-16 code units (bytes, for ASCII JSON). Default: 1 MiB. */
+  readonly maxBytes: number
+  /** What a full outbox does with one more send. Default: `reject`. */
+  readonly overflow: OverflowPolicy
+}
+
+export const DEFAULT_OUTBOX_LIMITS: OutboxLimits = { maxMessages: 1000, maxBytes: 1024 * 1024, overflow: 'reject' }
+
+export interface OutgoingMessage {
+  readonly id: string
+  readonly topic: string | undefined
+  readonly data: unknown
+  /** `data` as JSON, encoded once at send() time. */
+  readonly json: string
+  /** Session seq, assigned when first sent in the current session (0 until then). */
+  seq: number
+  settle(error: Error | undefined): void
+}
+
+export class Outbox {
+  private items: OutgoingMessage[] = []
+  private head = 0
+  /** Items [head, head + inFlight) were sent on the current connection. */
+  private inFlight = 0
+  private totalBytes = 0
+  private nextSeq = 1
+
+  constructor(private readonly limits: OutboxLimits) {}
+
+  /** Sends not yet acked: the "3 pending" badge (LL-CLIENT-5). */
+  get size(): number {
+    return this.items.length - this.head
+  }
+
+  get bytes(): number {
+    return this.totalBytes
+  }
+
+  /** Adds a send; returns the message the overflow policy dropped, if any. Throws when refused. */
+  add(message: OutgoingMessage): OutgoingMessage | undefined {
+    let dropped: OutgoingMessage | undefined
+    const bytes = message.json.length
+    while (this.size + 1 > this.limits.maxMessages || this.totalBytes + bytes > this.limits.maxBytes) {
+      const victim = this.victim()
+      if (victim === undefined || bytes > this.limits.maxBytes) {
+        throw new BufferOverflowError(
+          `outbox full (${this.size} messages, ${this.totalBytes} bytes)`,
+          this.limits.overflow,
+        )
+      }
+      this.remove(victim)
+      dropped = victim
+    }
+    this.items.push(message)
+    this.totalBytes += bytes
+    return dropped
+  }
+
+  /** The queued messages to send now, in order, numbered for the session (LL-SEND-1). */
+  takeQueued(): OutgoingMessage[] {
+    const start = this.head + this.inFlight
+    const queued = this.items.slice(start)
+    for (const message of queued) if (message.seq === 0) message.seq = this.nextSeq++
+    this.inFlight += queued.length
+    return queued
+  }
+
+  /** Settles every message up to seq as processed (a cumulative ack, LL-SEND-4). */
+  ack(seq: number): void {
+    while (this.head < this.items.length) {
+      const message = this.items[this.head] as OutgoingMessage
+      if (message.seq === 0 || message.seq > seq) break
+      this.shift()
+      message.settle(undefined)
+    }
+    this.compact()
+  }
+
+  /** Settles one message as rejected by the server app (LL-SEND-5); it is never resent. */
+  reject(seq: number, error: Error): void {
+    const index = this.items.findIndex((message, i) => i >= this.head && message.seq === seq)
+    if (index < 0) return
+    const [message] = this.items.splice(index, 1)
+    if (message === undefined) return
+    if (index < this.head + this.inFlight) this.inFlight--
+    this.totalBytes -= message.json.length
+    message.settle(error)
+  }
+
+  /** The connection ended: what was in flight must be sent again (LL-RESUME-5). */
+  connectionLost(): void {
+    this.inFlight = 0
+  }
+
+  /** A resume: settle what the server processed, keep seqs of the rest (LL-RESUME-5). */
+  resumed(ackedSeq: number): void {
+    this.inFlight = 0
+    this.ack(ackedSeq)
+  }
+
+  /** A new session: renumber everything from 1 in the original order, keeping ids (LL-RESUME-6). */
+  newSession(): void {
+    this.inFlight = 0
+    this.nextSeq = 1
+    for (let i = this.head; i < this.items.length; i++) (this.items[i] as OutgoingMessage).seq = 0
+  }
+
+  /** Settles everything as failed (a deliberate close or a fatal code, LL-CLIENT-5). */
+  failAll(error: Error): void {
+    const all = this.items.slice(this.head)
+    this.items = []
+    this.head = 0
+    this.inFlight = 0
+    this.totalBytes = 0
+    for (const message of all) message.settle(error)
+  }
+
+  private victim(): OutgoingMessage | undefined {
+    const firstQueued = this.head + this.inFlight
+    if (firstQueued >= this.items.length) return undefined // everything is in flight: cannot drop
+    switch (this.limits.overflow) {
+      case 'drop-oldest':
+        return this.items[firstQueued]
+      case 'drop-newest':
+        return this.items[this.items.length - 1]
+      default:
+        return undefined
+    }
+  }
+
+  private remove(message: OutgoingMessage): void {
+    const index = this.items.indexOf(message, this.head + this.inFlight)
+    if (index < 0) return
+    this.items.splice(index, 1)
+    this.totalBytes -= message.json.length
+  }
+
+  private shift(): void {
+    const message = this.items[this.head] as OutgoingMessage
+    this.head++
+    if (this.inFlight > 0) this.inFlight--
+    this.totalBytes -= message.json.length
+  }
+
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import { closeCodeName, LifelineError } from '@lifeline/protocol'
+
+export { LifelineError }
+
+/** The send could not be delivered: the client closed, or a fatal code ended the session. */
+export class ConnectionClosedError extends LifelineError {
+  override name = 'ConnectionClosedError'
+  constructor(
+    message: string,
+    readonly code: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+}
+
+/** The server app rejected the message (LL-SEND-5). It was not, and will not be, resent. */
+export class SendRejectedError extends LifelineError {
+  override name = 'SendRejectedError'
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+  ) {
+    super(`server rejected the message: ${reason}`)
+  }
+}
+
+/** The offline buffer was full and its overflow policy dropped or refused this message (LL-SEND-7). */
+export class BufferOverflowError extends LifelineError {
+  override name = 'BufferOverflowError'
+  constructor(
+    message: string,
+    readonly policy: 'reject' | 'drop-oldest' | 'drop-newest',
+  ) {
+    super(message)
+  }
+}
+
+/** The message is larger than the server's maxFrameBytes (LL-SEND-6); it was never sent. */
+export class MessageTooLargeError extends LifelineError {
+  override name = 'MessageTooLargeError'
+  constructor(
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(`message of ${bytes} bytes exceeds the server's limit of ${maxBytes}`)
+  }
+}
+
+/** The server ended the connection with a fatal code (LL-INTENT-2): kicked, unauthorized, replaced... */
+export class ServerClosedError extends LifelineError {
+  override name = 'ServerClosedError'
+  /** The code's name, e.g. `KICKED`. */
+  readonly codeName: string
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    const codeName = closeCodeName(code) ?? `CODE_${code}`
+    super(`server closed the session: ${codeName}${reason === '' ? '' : ` (${reason})`}`, options)
+    this.codeName = codeName
+  }
+}
+
+/** The client gave up after `maxAttempts` failed attempts (LL-CLIENT-2). */
+export class MaxAttemptsError extends LifelineError {
+  override name = 'MaxAttemptsError'
+  constructor(
+    readonly attempts: number,
+    options?: ErrorOptions,
+  ) {
+    super(`gave up after ${attempts} failed connection attempts`, options)
+  }
+}
+
+/** A topic could not be joined (LL-TOPIC-1); other topics are unaffected. */
+export class JoinError extends LifelineError {
+  override name = 'JoinError'
+  constructor(
+    readonly topic: string,
+    readonly code: number,
+    readonly reason: string,
+  ) {
+    super(`could not join ${topic}: ${reason}`)
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The narrow waist between the core and an adapter. An adapter moves payloads and reports open and
+ * close; everything else (encoding, batching, limits, heartbeats, reconnection) is the core's.
+ */
+
+/** How a transport carries frames: as JSON text (ws, NATS) or as objects it serialises (Socket.IO). */
+export type Encoding = 'text' | 'object'
+
+/** A payload on the wire: JSON text, or a frame object for object transports. */
+export type Payload = string | object
+
+/** How a connection ended, as the transport saw it. */
+export interface CloseInfo {
+  /** The close code, or 1006 when the link failed without a close frame. */
+  readonly code: number
+  readonly reason: string
+  /** True when a close frame (or a Lifeline bye) was received, false for a failed link. */
+  readonly clean: boolean
+}
+
+/** Callbacks the core gives an adapter for one client connection attempt. */
+export interface TransportHandlers {
+  open(): void
+  message(payload: Payload): void
+  close(info: CloseInfo): void
+}
+
+/** One client connection attempt. */
+export interface TransportConnection {
+  send(payload: Payload): void
+  /** Closes the connection; the adapter must still report close through the handlers. */
+  close(code: number, reason: string): void
+}
+
+/** Dials the server: one `connect` call per attempt, never reused. */
+export interface ClientTransport {
+  readonly encoding: Encoding
+  /** A short name for logs and status, e.g. `ws`. */
+  readonly name: string
+  connect(handlers: TransportHandlers): TransportConnection
+  /**
+   * Optional pre-dial probe (LL-CLIENT-3), e.g. an HTTP HEAD: resolves true when the server accepts
+   * sessions. A false or rejected probe counts as a failed attempt.
+   */
+  probe?(): Promise<boolean>
+}
+
+/** What a server adapter knows about a connection. */
+export interface ConnectionInfo {
+  /** The adapter's name, e.g. `ws`, `socket.io`, `nats`. */
+  readonly transport: string
+  readonly remoteAddress?: string
+  readonly origin?: string
+}
+
+/** One accepted server-side connection. */
+export interface ServerTransportConnection {
+  readonly info: ConnectionInfo
+  send(payload: Payload): void
+  close(code: number, reason: string): void
+  /** Bytes queued but not yet written, when the adapter can tell (slow consumer detection). */
+  bufferedBytes?(): number
+}
+
+/** Callbacks the core gives an adapter for one accepted connection. */
+export interface ServerConnectionHandlers {
+  message(payload: Payload): void
+  close(info: CloseInfo): void
+}
+
+/** Accepts connections and hands each to the core. */
+export interface ServerTransport {
+  readonly encoding: Encoding
+  readonly name: string
+  /** Starts accepting; `accept` is called once per connection and returns its handlers. */
+  listen(accept: (connection: ServerTransportConnection) => ServerConnectionHandlers): void | Promise<void>
+  /** Stops accepting. Open connections are closed by the core first. */
+  close(): Promise<void>
+}
