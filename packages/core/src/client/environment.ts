@@ -29,7 +29,11 @@ interface BrowserGlobals {
   addEventListener(type: string, listener: () => void): void
   removeEventListener(type: string, listener: () => void): void
   navigator?: { onLine?: boolean }
-  document?: { visibilityState?: string; addEventListener(type: string, listener: () => void): void; removeEventListener(type: string, listener: () => void): void }
+  document?: {
+    visibilityState?: string
+    addEventListener(type: string, listener: () => void): void
+    removeEventListener(type: string, listener: () => void): void
+  }
 }
 
 /** Browser signals from `window` and `document`; inert when they are missing. */

@@ -14,7 +14,12 @@ export type ConnectionState =
   /** `failures`: attempts that failed since the last open connection (hello.attempt, LL-HELLO-4). */
   | { readonly status: 'connecting'; readonly failures: number }
   | { readonly status: 'open'; readonly failures: 0 }
-  | { readonly status: 'waiting'; readonly failures: number; readonly delayMs: number; readonly reason: WaitReason }
+  | {
+      readonly status: 'waiting'
+      readonly failures: number
+      readonly delayMs: number
+      readonly reason: WaitReason
+    }
   | { readonly status: 'closed'; readonly error: Error | undefined }
 
 /** What the server said in a bye before the connection closed, if anything. */
@@ -30,7 +35,12 @@ export type ConnectionEvent =
   | { readonly type: 'connect'; readonly online: boolean }
   | { readonly type: 'welcome' }
   /** The attempt's transport closed, failed, timed out, or its link went dead. */
-  | { readonly type: 'lost'; readonly code: number; readonly reason: string; readonly bye: ByeInfo | undefined }
+  | {
+      readonly type: 'lost'
+      readonly code: number
+      readonly reason: string
+      readonly bye: ByeInfo | undefined
+    }
   | { readonly type: 'retry' }
   | { readonly type: 'close' }
   | { readonly type: 'online' }
@@ -66,7 +76,8 @@ function afterLoss(
   context: MachineContext,
 ): Result {
   const code = event.bye?.code ?? event.code
-  const action: CloseAction = event.bye !== undefined && !event.bye.reconnect ? 'fatal' : closeCodeAction(code)
+  const action: CloseAction =
+    event.bye !== undefined && !event.bye.reconnect ? 'fatal' : closeCodeAction(code)
   if (action === 'fatal') {
     // LL-INTENT-2, LL-RESUME-8: the server does not want this client back.
     return closed(new ServerClosedError(code, event.bye?.reason ?? event.reason))
@@ -77,14 +88,21 @@ function afterLoss(
     const delayMs = retryAfterDelay(bye.retryAfterMs ?? 0, bye.jitterMs ?? 0, context.random)
     return [{ status: 'waiting', failures, delayMs, reason: 'server' }, [{ type: 'schedule', delayMs }]]
   }
-  if (wasOpen && action !== 'backoff') {
+  const serverSaysBackOff = action === 'backoff' && code >= 4100 && code < 4200
+  if (wasOpen && !serverSaysBackOff) {
     // LL-CLIENT-1: the first attempt after an unexpected drop is immediate; a drop is usually a blip.
-    return [{ status: 'waiting', failures: 0, delayMs: 0, reason: 'backoff' }, [{ type: 'schedule', delayMs: 0 }]]
+    return [
+      { status: 'waiting', failures: 0, delayMs: 0, reason: 'backoff' },
+      [{ type: 'schedule', delayMs: 0 }],
+    ]
   }
   const nextFailures = failures + 1
   if (nextFailures >= context.maxAttempts) return closed(new MaxAttemptsError(nextFailures))
   const delayMs = Math.max(0, context.retryDelay({ attempt: nextFailures, code, random: context.random }))
-  return [{ status: 'waiting', failures: nextFailures, delayMs, reason: 'backoff' }, [{ type: 'schedule', delayMs }]]
+  return [
+    { status: 'waiting', failures: nextFailures, delayMs, reason: 'backoff' },
+    [{ type: 'schedule', delayMs }],
+  ]
 }
 
 export function transition(state: ConnectionState, event: ConnectionEvent, context: MachineContext): Result {
@@ -110,7 +128,10 @@ export function transition(state: ConnectionState, event: ConnectionEvent, conte
     case 'online':
       // LL-BEAT-4: the network is back; waiting out a backoff would only delay the user.
       if (state.status !== 'waiting' || state.reason === 'server') return [state, []]
-      return [{ status: 'connecting', failures: state.failures }, [{ type: 'cancel-retry' }, { type: 'dial' }]]
+      return [
+        { status: 'connecting', failures: state.failures },
+        [{ type: 'cancel-retry' }, { type: 'dial' }],
+      ]
 
     case 'offline':
       if (state.status === 'waiting' && state.reason === 'backoff') {

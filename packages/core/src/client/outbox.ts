@@ -17,7 +17,11 @@ export interface OutboxLimits {
   readonly overflow: OverflowPolicy
 }
 
-export const DEFAULT_OUTBOX_LIMITS: OutboxLimits = { maxMessages: 1000, maxBytes: 1024 * 1024, overflow: 'reject' }
+export const DEFAULT_OUTBOX_LIMITS: OutboxLimits = {
+  maxMessages: 1000,
+  maxBytes: 1024 * 1024,
+  overflow: 'reject',
+}
 
 export interface OutgoingMessage {
   readonly id: string

@@ -64,7 +64,8 @@ export class SimulatedClock implements Clock {
     let best: ScheduledTimer | undefined
     for (const timer of this.timers.values()) {
       if (timer.at > limit) continue
-      if (best === undefined || timer.at < best.at || (timer.at === best.at && timer.id < best.id)) best = timer
+      if (best === undefined || timer.at < best.at || (timer.at === best.at && timer.id < best.id))
+        best = timer
     }
     return best
   }

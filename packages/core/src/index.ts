@@ -1,0 +1,55 @@
+/**
+ * @lifeline/core: the client (browser-safe) and the shared contracts. The server is in
+ * `@lifeline/core/server`, test tools in `@lifeline/core/testing`.
+ */
+export { fullJitter, type RetryContext, type RetryDelay, retryAfterDelay } from './client/backoff.js'
+export {
+  type ClientEvents,
+  type ClientStatus,
+  createClient,
+  type InboundMessage,
+  LifelineClient,
+  type PresenceChange,
+  type SendOptions,
+  type SessionEvent,
+  type UnrecoveredEvent,
+} from './client/client.js'
+export {
+  browserEnvironment,
+  type ClientEnvironment,
+  type EnvironmentHandlers,
+  inertEnvironment,
+} from './client/environment.js'
+export type { AuthOption, ClientOptions, DroppedMessage } from './client/options.js'
+export type { OutboxLimits, OverflowPolicy } from './client/outbox.js'
+export {
+  memoryStorage,
+  type SessionStorage,
+  type StoredSession,
+  type WebStorageLike,
+  webStorage,
+} from './client/storage.js'
+export type { MemberInfo } from './client/topics.js'
+export { type Clock, type Random, systemClock, systemRandom, type TimerHandle } from './clock.js'
+export {
+  BufferOverflowError,
+  ConnectionClosedError,
+  JoinError,
+  LifelineError,
+  MaxAttemptsError,
+  MessageTooLargeError,
+  SendRejectedError,
+  ServerClosedError,
+} from './errors.js'
+export type {
+  ClientTransport,
+  CloseInfo,
+  ConnectionInfo,
+  Encoding,
+  Payload,
+  ServerConnectionHandlers,
+  ServerTransport,
+  ServerTransportConnection,
+  TransportConnection,
+  TransportHandlers,
+} from './transport.js'

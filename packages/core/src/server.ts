@@ -1,0 +1,32 @@
+/** @lifeline/core/server: the session manager, stores and buses. Node only (uses node:crypto). */
+export type { EndReason, ServerEvents } from './server/core.js'
+export { type DedupBounds, DedupWindow } from './server/dedup-window.js'
+export { type MementoClaims, MementoSigner, type MementoSignerOptions } from './server/memento.js'
+export { MemoryBus, MemoryStore, type MemoryStoreOptions } from './server/memory-store.js'
+export type {
+  AuthContext,
+  Identity,
+  IncomingMessage,
+  RecoverContext,
+  ServerOptions,
+  SessionHandle,
+} from './server/options.js'
+export { type LogBounds, type LogEntry, ReplayLog } from './server/replay-log.js'
+export {
+  createServer,
+  LifelineServer,
+  type PublishOptions,
+  type ServerStats,
+  type ShutdownOptions,
+} from './server/server.js'
+export {
+  type Bus,
+  directStream,
+  type EntryFrame,
+  type SessionRecord,
+  type SessionStore,
+  type StreamEntry,
+  type StreamName,
+  type StreamRead,
+  topicStream,
+} from './server/store.js'

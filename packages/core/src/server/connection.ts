@@ -1,0 +1,199 @@
+/**
+ * One accepted connection: decodes what arrives (LL-FRAME-3..5, LL-WS-2), enforces the hello timeout
+ * (LL-HELLO-3) and the heartbeat (LL-BEAT-1..3), and writes frames in per-tick batches. It knows nothing
+ * of sessions: the server routes its frames.
+ */
+import {
+  type ClientFrame,
+  CloseCode,
+  decodeClientFrames,
+  MAX_BATCH_FRAMES,
+  ProtocolError,
+  type ServerBye,
+  type ServerFrame,
+  validateClientFrame,
+} from '@lifeline/protocol'
+import { type Clock, Timer } from '../clock.js'
+import { Heartbeat } from '../heartbeat.js'
+import type { CloseInfo, Encoding, Payload, ServerTransportConnection } from '../transport.js'
+
+export type ConnectionPhase = 'hello' | 'opening' | 'open' | 'closed'
+
+export interface ServerConnectionHandlers {
+  frame(connection: ServerConnection, frame: ClientFrame): void
+  closed(connection: ServerConnection, info: CloseInfo): void
+  /** Called on every heartbeat tick of an open connection. */
+  tick(connection: ServerConnection, now: number): void
+}
+
+export interface ServerConnectionLimits {
+  readonly maxFrameBytes: number
+  readonly helloTimeoutMs: number
+  readonly maxBufferedBytes: number
+}
+
+/** Writes every connection's queued frames once per tick, so a burst becomes one transport message. */
+export class FlushScheduler {
+  private dirty: ServerConnection[] = []
+  private scheduled = false
+
+  mark(connection: ServerConnection): void {
+    this.dirty.push(connection)
+    if (this.scheduled) return
+    this.scheduled = true
+    queueMicrotask(() => this.flush())
+  }
+
+  flush(): void {
+    this.scheduled = false
+    const dirty = this.dirty
+    this.dirty = []
+    for (const connection of dirty) connection.flush()
+  }
+}
+
+export class ServerConnection {
+  phase: ConnectionPhase = 'hello'
+  /** The session this connection carries, once open (set by the server). */
+  sid: string | undefined
+  private queue: Payload[] = []
+  private queuedBytes = 0
+  private readonly helloTimer: Timer
+  private readonly heartbeat: Heartbeat
+  private pingId = 0
+
+  constructor(
+    readonly transport: ServerTransportConnection,
+    private readonly encoding: Encoding,
+    clock: Clock,
+    private readonly limits: ServerConnectionLimits,
+    private readonly scheduler: FlushScheduler,
+    private readonly handlers: ServerConnectionHandlers,
+  ) {
+    this.helloTimer = new Timer(clock)
+    this.helloTimer.set(limits.helloTimeoutMs, () =>
+      this.fail(CloseCode.HELLO_TIMEOUT, 'no hello in time', true),
+    )
+    this.heartbeat = new Heartbeat(clock, {
+      ping: () => this.send({ type: 'ping', id: ++this.pingId }),
+      dead: () => this.fail(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout', true),
+      tick: (now) => this.handlers.tick(this, now),
+    })
+  }
+
+  get isOpen(): boolean {
+    return this.phase === 'open'
+  }
+
+  /** A getter, not a field read, so callers re-check after await or a handler call. */
+  get isClosed(): boolean {
+    return this.phase === 'closed'
+  }
+
+  /** The session is open on this connection (LL-HELLO-6). */
+  opened(heartbeatMs: number, heartbeatTimeoutMs: number): void {
+    this.phase = 'open'
+    this.helloTimer.clear()
+    this.heartbeat.start(heartbeatMs, heartbeatTimeoutMs)
+  }
+
+  receive(payload: Payload): void {
+    if (this.phase === 'closed') return
+    this.heartbeat.received()
+    const frames =
+      typeof payload === 'string'
+        ? decodeClientFrames(payload, { maxBytes: this.limits.maxFrameBytes })
+        : [validateClientFrame(payload)]
+    if (frames instanceof ProtocolError) return this.protocolError(frames)
+    for (const frame of frames) {
+      if (frame instanceof ProtocolError) return this.protocolError(frame)
+      if (this.isClosed) return
+      this.handlers.frame(this, frame)
+    }
+  }
+
+  /** Queues a frame; frames queued in one tick leave together. */
+  send(frame: ServerFrame): void {
+    this.enqueue(this.encoding === 'text' ? JSON.stringify(frame) : frame)
+  }
+
+  /** Queues a stream entry, sharing its text (or object) with every other subscriber. */
+  sendEntry(text: string, frame: object): void {
+    this.enqueue(this.encoding === 'text' ? text : frame)
+  }
+
+  flush(): void {
+    if (this.phase === 'closed' || this.queue.length === 0) return
+    const queue = this.queue
+    this.queue = []
+    this.queuedBytes = 0
+    if (this.encoding === 'object') {
+      for (const frame of queue) this.transport.send(frame)
+    } else if (queue.length === 1) this.transport.send(queue[0] as string)
+    else this.writeBatches(queue as string[])
+    this.heartbeat.sent()
+    // LL-LIMIT-3: a client that cannot keep up is cut off; it resumes and catches up by replay.
+    if ((this.transport.bufferedBytes?.() ?? 0) > this.limits.maxBufferedBytes) {
+      this.fail(CloseCode.SLOW_CONSUMER, 'send buffer overflow', true)
+    }
+  }
+
+  /** Says bye (when the link can carry it) and closes with its code (LL-INTENT-5). */
+  close(bye: ServerBye): void {
+    if (this.phase === 'closed') return
+    this.send(bye)
+    this.flush()
+    this.end({ code: bye.code, reason: bye.reason, clean: true }, true)
+  }
+
+  /** The transport reported the end of the link. */
+  transportClosed(info: CloseInfo): void {
+    this.end(info, false)
+  }
+
+  private fail(code: CloseCode, reason: string, reconnect: boolean): void {
+    this.close({ type: 'bye', code, reason, reconnect })
+  }
+
+  /** LL-FRAME-5: refuse the frame, say why, close; nothing of it is processed. */
+  private protocolError(error: ProtocolError): void {
+    this.fail(error.code, error.message, false)
+  }
+
+  private enqueue(payload: Payload): void {
+    if (this.phase === 'closed') return
+    if (this.queue.length === 0) this.scheduler.mark(this)
+    this.queue.push(payload)
+    if (typeof payload === 'string') this.queuedBytes += payload.length
+    if (this.queue.length >= MAX_BATCH_FRAMES || this.queuedBytes >= this.limits.maxFrameBytes) this.flush()
+  }
+
+  private writeBatches(texts: string[]): void {
+    let batch: string[] = []
+    let bytes = 2
+    for (const text of texts) {
+      if (batch.length > 0 && bytes + text.length + 1 > this.limits.maxFrameBytes) {
+        this.writeBatch(batch)
+        batch = []
+        bytes = 2
+      }
+      batch.push(text)
+      bytes += text.length + 1
+    }
+    this.writeBatch(batch)
+  }
+
+  private writeBatch(batch: string[]): void {
+    this.transport.send(batch.length === 1 ? (batch[0] as string) : `[${batch.join(',')}]`)
+  }
+
+  private end(info: CloseInfo, closeTransport: boolean): void {
+    if (this.phase === 'closed') return
+    this.phase = 'closed'
+    this.queue = []
+    this.helloTimer.clear()
+    this.heartbeat.stop()
+    if (closeTransport) this.transport.close(info.code, info.reason)
+    this.handlers.closed(this, info)
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * The server's shared state and the operations every part of it uses: appending to streams,
+ * presence, the session phase machine's effects, and freeing what a session held.
+ */
+import { CloseCode, type ServerBye } from '@lifeline/protocol'
+import { Emitter } from '../emitter.js'
+import type { CloseInfo } from '../transport.js'
+import { FlushScheduler, type ServerConnection } from './connection.js'
+import { MementoSigner } from './memento.js'
+import type { ResolvedServerOptions, SessionHandle } from './options.js'
+import { RateLimiter } from './rate-limiter.js'
+import type { ServerSession } from './session.js'
+import { type SessionEvent, sessionTransition } from './session-machine.js'
+import { type EntryFrame, type StreamEntry, type StreamName, topicStream } from './store.js'
+import { TopicRegistry } from './topic-registry.js'
+
+export type EndReason = 'bye' | 'kick' | 'grace' | 'shutdown'
+
+export interface ServerEvents extends Record<string, unknown> {
+  /** A session opened on a connection: new, or resumed (LL-RESUME-2..4). */
+  session: {
+    readonly sid: string
+    readonly subject: string
+    readonly resumed: boolean
+    readonly recovered: boolean
+    readonly reason: string | undefined
+    readonly attempt: number
+    readonly transport: string
+  }
+  /** A session's connection dropped; its grace period started (LL-GRACE-1). */
+  away: { readonly sid: string; readonly code: number }
+  /** A session ended (LL-GRACE-2, LL-GRACE-3). */
+  end: { readonly sid: string; readonly reason: EndReason }
+  /** Entries replayed on a resume or a join with `from` (LL-REPLAY-1). */
+  replay: { readonly sid: string; readonly entries: number }
+  /** A connection refused before a session opened (auth, version, limits). */
+  refused: { readonly code: number; readonly reason: string; readonly transport: string }
+  /** An error in an app hook or the store; the server goes on. */
+  error: Error
+}
+
+/** Most ended session ids remembered, to answer `expired` rather than `unknown` (LL-RESUME-4). */
+const MAX_TOMBSTONES = 10_000
+
+export class ServerCore extends Emitter<ServerEvents> {
+  readonly signer: MementoSigner
+  readonly sessions = new Map<string, ServerSession>()
+  readonly sessionsBySubject = new Map<string, number>()
+  readonly connections = new Set<ServerConnection>()
+  readonly registry: TopicRegistry
+  readonly scheduler = new FlushScheduler()
+  readonly failedResumes: RateLimiter
+  private readonly tombstones = new Map<string, number>()
+
+  constructor(readonly options: ResolvedServerOptions) {
+    super()
+    this.signer = new MementoSigner({
+      keys: options.keys,
+      currentKeyId: options.currentKeyId,
+      randomBytes: options.randomBytes,
+    })
+    this.registry = new TopicRegistry(options.bus)
+    this.failedResumes = new RateLimiter(options.clock, options.maxFailedResumesPerMinute, 60_000)
+  }
+
+  override emit<K extends keyof ServerEvents>(event: K, value: ServerEvents[K]): void {
+    super.emit(event, value)
+  }
+
+  reportError(error: unknown): void {
+    this.emit('error', error instanceof Error ? error : new Error(String(error)))
+  }
+
+  /** Appends an entry to a stream and fans it out to every subscribed node (LL-SEQ-1). */
+  async append(
+    stream: StreamName,
+    frame: (seq: number) => EntryFrame,
+    except?: string,
+  ): Promise<StreamEntry> {
+    const entry = await this.options.store.append(stream, (seq) => {
+      const built = frame(seq)
+      const text = JSON.stringify(built)
+      return except === undefined ? { frame: built, text } : { frame: built, text, except }
+    })
+    this.options.bus.publish(stream, entry)
+    return entry
+  }
+
+  /** Publishes a presence entry on a topic (LL-PRESENCE-1, LL-PRESENCE-2). */
+  presence(session: ServerSession, topic: string, event: 'joined' | 'away' | 'reconnected' | 'left'): void {
+    if (event === 'left') this.registry.unsubscribe(topic, session)
+    else this.registry.setMember(topic, session, event === 'away' ? 'away' : 'online')
+    const meta = session.meta
+    this.append(topicStream(topic), (seq) =>
+      meta === undefined
+        ? { type: 'presence', seq, topic, sid: session.sid, event }
+        : { type: 'presence', seq, topic, sid: session.sid, event, meta },
+    ).catch((error: unknown) => this.reportError(error))
+  }
+
+  /** Runs the session phase machine and performs its effects. */
+  transition(session: ServerSession, event: SessionEvent, reason: EndReason = 'grace'): void {
+    const [phase, effects] = sessionTransition(session.phase, event)
+    session.phase = phase
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'presence':
+          for (const topic of [...session.topics]) this.presence(session, topic, effect.event)
+          break
+        case 'start-grace':
+          session.expiresAt = this.options.clock.now() + this.options.graceMs
+          session.graceTimer.set(this.options.graceMs, () => this.transition(session, { type: 'grace-over' }))
+          this.persist(session)
+          break
+        case 'cancel-grace':
+          session.graceTimer.clear()
+          session.expiresAt = undefined
+          break
+        case 'free':
+          this.free(session, reason)
+          break
+      }
+    }
+  }
+
+  /** Ends a session at once, closing its connection with a bye when it has one (LL-GRACE-3). */
+  end(session: ServerSession, reason: EndReason, bye: ServerBye | undefined): void {
+    const connection = session.connection
+    session.connection = undefined
+    if (connection !== undefined && bye !== undefined) connection.close(bye)
+    this.transition(session, { type: 'end' }, reason)
+  }
+
+  /** The transport or the heartbeat ended a connection. */
+  connectionClosed(connection: ServerConnection, info: CloseInfo): void {
+    this.connections.delete(connection)
+    const session = connection.sid === undefined ? undefined : this.sessions.get(connection.sid)
+    if (session === undefined || session.connection !== connection) return
+    session.connection = undefined
+    session.connectionLost()
+    this.emit('away', { sid: session.sid, code: info.code })
+    this.transition(session, { type: 'dropped' })
+  }
+
+  /** Refreshes a memento at half-life on a long-lived connection (LL-MEMENTO-6). */
+  tick(connection: ServerConnection, now: number): void {
+    const session = connection.sid === undefined ? undefined : this.sessions.get(connection.sid)
+    if (session === undefined || now - session.mementoIssuedAt < this.options.mementoTtlMs / 2) return
+    connection.send({ type: 'memento', memento: this.issueMemento(session) })
+  }
+
+  issueMemento(session: ServerSession): string {
+    const now = this.options.clock.now()
+    session.mementoIssuedAt = now
+    return this.signer.issue({
+      sid: session.sid,
+      sub: session.subject,
+      gen: session.generation,
+      exp: now + this.options.mementoTtlMs,
+    })
+  }
+
+  wasEnded(sid: string): boolean {
+    return this.tombstones.has(sid)
+  }
+
+  persist(session: ServerSession): void {
+    this.options.store.putSession(session.record()).catch((error: unknown) => this.reportError(error))
+  }
+
+  handle(session: ServerSession): SessionHandle {
+    return {
+      get sid() {
+        return session.sid
+      },
+      get subject() {
+        return session.subject
+      },
+      get meta() {
+        return session.meta
+      },
+      get topics() {
+        return session.topics
+      },
+      send: (data, options) => this.sendDirect(session, data, options?.appMemento),
+      kick: (reason = 'kicked') =>
+        this.end(session, 'kick', { type: 'bye', code: CloseCode.KICKED, reason, reconnect: false }),
+    }
+  }
+
+  /** Sends to a session's direct stream; the app memento rides on the message (LL-APPM-1). */
+  async sendDirect(session: ServerSession, data: unknown, appMemento?: unknown): Promise<number> {
+    if (session.phase === 'ended') throw new Error(`session ${session.sid} has ended`)
+    let am: string | undefined
+    if (appMemento !== undefined) {
+      am = this.signer.issueAppMemento(session.subject, appMemento)
+      session.appMemento = am
+    }
+    const entry = await this.append(session.direct, (seq) =>
+      am === undefined ? { type: 'msg', seq, data } : { type: 'msg', seq, data, am },
+    )
+    return entry.seq
+  }
+
+  private free(session: ServerSession, reason: EndReason): void {
+    session.graceTimer.clear()
+    for (const topic of session.topics) this.registry.unsubscribe(topic, session)
+    session.topics.clear()
+    session.unsubscribeDirect?.()
+    session.unsubscribeDirect = undefined
+    this.sessions.delete(session.sid)
+    const count = (this.sessionsBySubject.get(session.subject) ?? 1) - 1
+    if (count <= 0) this.sessionsBySubject.delete(session.subject)
+    else this.sessionsBySubject.set(session.subject, count)
+    if (this.tombstones.size >= MAX_TOMBSTONES) {
+      const oldest = this.tombstones.keys().next().value
+      if (oldest !== undefined) this.tombstones.delete(oldest)
+    }
+    this.tombstones.set(session.sid, this.options.clock.now())
+    const store = this.options.store
+    Promise.all([store.deleteSession(session.sid), store.dropStream(session.direct)]).catch(
+      (error: unknown) => this.reportError(error),
+    )
+    this.emit('end', { sid: session.sid, reason })
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * Frames of an open session: sends processed once and in order (LL-SEND-2..5), acks (LL-ACK-3, -4),
+ * joins and leaves (LL-TOPIC-1..4, -8), heartbeats and bye (LL-INTENT-1).
+ */
+import { type ClientFrame, CloseCode, type Join, type Send } from '@lifeline/protocol'
+import type { ServerConnection } from './connection.js'
+import type { ServerCore } from './core.js'
+import { handleHello, readAll } from './handshake.js'
+import type { ServerSession } from './session.js'
+import { topicStream } from './store.js'
+
+function protocolError(connection: ServerConnection, reason: string): void {
+  connection.close({ type: 'bye', code: CloseCode.PROTOCOL_ERROR, reason, reconnect: false })
+}
+
+export function handleFrame(core: ServerCore, connection: ServerConnection, frame: ClientFrame): void {
+  if (connection.phase === 'hello') {
+    if (frame.type !== 'hello') return protocolError(connection, 'the first frame must be hello') // LL-HELLO-1
+    handleHello(core, connection, frame).catch((error: unknown) => {
+      core.reportError(error)
+      connection.close({
+        type: 'bye',
+        code: CloseCode.INTERNAL_ERROR,
+        reason: 'internal error',
+        reconnect: true,
+      })
+    })
+    return
+  }
+  if (connection.phase !== 'open') return protocolError(connection, `${frame.type} before welcome`) // LL-HELLO-1
+  const session = connection.sid === undefined ? undefined : core.sessions.get(connection.sid)
+  if (session === undefined || session.connection !== connection) return
+  session.confirmed = true // LL-MEMENTO-5: any frame after welcome proves the new memento arrived
+  switch (frame.type) {
+    case 'send':
+      return receiveSend(core, session, connection, frame)
+    case 'ack': {
+      const stream = frame.topic === undefined ? session.direct : topicStream(frame.topic)
+      const acked = session.ack(stream, frame.seq)
+      // LL-ACK-4: the direct log keeps only what the client may still need.
+      if (acked !== undefined && frame.topic === undefined) {
+        core.options.store.trim(stream, acked).catch((error: unknown) => core.reportError(error))
+      }
+      return
+    }
+    case 'join':
+      return void join(core, session, connection, frame).catch((error: unknown) => core.reportError(error))
+    case 'leave':
+      leaveTopic(core, session, frame.topic)
+      return connection.send({ type: 'unjoined', topic: frame.topic })
+    case 'ping':
+      return connection.send(frame.id === undefined ? { type: 'pong' } : { type: 'pong', id: frame.id })
+    case 'pong':
+      return
+    case 'bye':
+      // LL-INTENT-1: the session ends now, without grace.
+      return core.end(session, 'bye', {
+        type: 'bye',
+        code: CloseCode.SESSION_ENDED,
+        reason: 'bye',
+        reconnect: false,
+      })
+    case 'hello':
+      return protocolError(connection, 'second hello') // LL-FRAME-7
+  }
+}
+
+function receiveSend(
+  core: ServerCore,
+  session: ServerSession,
+  connection: ServerConnection,
+  frame: Send,
+): void {
+  if (frame.seq <= session.received) {
+    // LL-SEND-2: a resend of what we have; ack it again once processed, never process it twice.
+    if (frame.seq <= session.processed) scheduleAck(session)
+    return
+  }
+  if (frame.seq !== session.received + 1) return protocolError(connection, 'send seq skipped a number')
+  session.received = frame.seq
+  if (session.busy) session.backlog.push(frame)
+  else process(core, session, frame)
+}
+
+/** Processes one send; an async step makes the session busy so later sends wait their turn. */
+function process(core: ServerCore, session: ServerSession, frame: Send): void {
+  let admitted: boolean | Promise<boolean>
+  try {
+    admitted = core.options.store.admitMessageId(session.subject, frame.id)
+  } catch (error) {
+    admitted = Promise.reject(error)
+  }
+  if (typeof admitted === 'boolean') return deliver(core, session, frame, admitted)
+  session.busy = true
+  admitted.then(
+    (fresh) => deliver(core, session, frame, fresh),
+    (error: unknown) => {
+      core.reportError(error)
+      reject(core, session, frame.seq, 'could not check the message id')
+    },
+  )
+}
+
+function deliver(core: ServerCore, session: ServerSession, frame: Send, fresh: boolean): void {
+  const onMessage = core.options.onMessage
+  // LL-SEND-3: an id seen from this subject within the window counts as processed, unseen by the app.
+  if (!fresh || onMessage === undefined) return done(core, session, frame.seq)
+  let result: void | Promise<void>
+  try {
+    result = onMessage({ id: frame.id, seq: frame.seq, topic: frame.topic, data: frame.data }, session.app)
+  } catch (error) {
+    return reject(core, session, frame.seq, error instanceof Error ? error.message : 'rejected')
+  }
+  if (!(result instanceof Promise)) return done(core, session, frame.seq)
+  session.busy = true
+  result.then(
+    () => done(core, session, frame.seq),
+    (error: unknown) => reject(core, session, frame.seq, error instanceof Error ? error.message : 'rejected'),
+  )
+}
+
+/** LL-SEND-5: the app said no; the client learns why, and the message counts as processed. */
+function reject(core: ServerCore, session: ServerSession, seq: number, reason: string): void {
+  session.connection?.send({ type: 'error', code: CloseCode.REJECTED, reason, ref: seq })
+  done(core, session, seq)
+}
+
+function done(core: ServerCore, session: ServerSession, seq: number): void {
+  session.processed = seq
+  session.busy = false
+  scheduleAck(session)
+  const next = session.backlog.shift()
+  if (next !== undefined) process(core, session, next)
+}
+
+/** LL-SEND-4: one cumulative ack per tick, after the app processed everything it covers. */
+function scheduleAck(session: ServerSession): void {
+  if (session.ackDue) return
+  session.ackDue = true
+  queueMicrotask(() => {
+    session.ackDue = false
+    session.connection?.send({ type: 'ack', seq: session.processed })
+  })
+}
+
+async function join(core: ServerCore, session: ServerSession, connection: ServerConnection, frame: Join) {
+  const { topic } = frame
+  const stream = topicStream(topic)
+  const options = core.options
+  if (session.topics.has(topic)) {
+    // LL-TOPIC-3: already joined: answer again, no new presence.
+    const seq = session.cursor(stream)?.sent ?? 0
+    return connection.send({ type: 'joined', topic, seq, members: core.registry.members(topic) })
+  }
+  if (session.topics.size >= options.maxTopics) {
+    return connection.send({
+      type: 'join_error',
+      topic,
+      code: CloseCode.TOO_MANY_TOPICS,
+      reason: 'too many topics',
+    })
+  }
+  try {
+    const allowed = (await options.onJoin?.(topic, session.app)) ?? true
+    if (!allowed) {
+      return connection.send({
+        type: 'join_error',
+        topic,
+        code: CloseCode.JOIN_DENIED,
+        reason: 'join denied',
+      })
+    }
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : 'join failed'
+    return connection.send({ type: 'join_error', topic, code: CloseCode.JOIN_FAILED, reason })
+  }
+  if (session.connection !== connection || session.topics.has(topic)) return // resumed meanwhile: rejoined then
+  // Subscribe first and hold live entries, so none falls between the cursor and the live feed (LL-REPLAY-2).
+  session.topics.add(topic)
+  session.addStream(stream, 0)
+  session.hold(stream)
+  core.registry.subscribe(topic, session)
+  const members = core.registry.members(topic)
+  let cursor: number
+  let recovered: boolean | undefined
+  let replay: Awaited<ReturnType<typeof readAll>>['entries'] = []
+  if (frame.from !== undefined) {
+    const read = await readAll(options.store, stream, frame.from)
+    recovered = read.covered // LL-TOPIC-2
+    cursor = read.covered ? frame.from : read.lastSeq
+    if (read.covered) replay = read.entries
+  } else cursor = await options.store.lastSeq(stream)
+  if (!session.topics.has(topic)) return // left while we read
+  session.resumeFrom(stream, cursor)
+  const joined = { type: 'joined' as const, topic, seq: cursor, members }
+  connection.send(recovered === undefined ? joined : { ...joined, recovered })
+  session.release(stream, replay, cursor)
+  if (replay.length > 0) core.emit('replay', { sid: session.sid, entries: replay.length })
+  core.presence(session, topic, 'joined')
+  core.persist(session)
+}
+
+/** Takes a session off a topic (a leave, or the app removing it: LL-TOPIC-4, LL-TOPIC-7). */
+export function leaveTopic(core: ServerCore, session: ServerSession, topic: string): boolean {
+  if (!session.topics.delete(topic)) return false
+  session.removeStream(topicStream(topic))
+  core.presence(session, topic, 'left')
+  core.persist(session)
+  return true
+}

@@ -1,0 +1,158 @@
+/** The default store and bus: everything in this process, lost when it stops (LL-RESUME-4 `unknown`). */
+import type { Clock } from '../clock.js'
+import { type DedupBounds, DedupWindow } from './dedup-window.js'
+import { type LogBounds, ReplayLog } from './replay-log.js'
+import type { Bus, SessionRecord, SessionStore, StreamEntry, StreamName, StreamRead } from './store.js'
+
+export interface MemoryStoreOptions {
+  /** Bounds of each topic's log (LL-LIMIT-2). Default: 1000 entries, 1 MiB, 5 minutes. */
+  topicLog?: Partial<LogBounds>
+  /** Bounds of each session's direct log. Default: 1000 entries, 1 MiB, 5 minutes. */
+  directLog?: Partial<LogBounds>
+  /** Bounds of each subject's message-id window (LL-SEND-3). Default: 4096 ids, 10 minutes. */
+  dedup?: Partial<DedupBounds>
+  /** Most subjects with a window; the least recently used goes first (LL-LIMIT-4). Default: 100000. */
+  maxSubjects?: number
+}
+
+export class MemoryStore implements SessionStore {
+  private readonly sessions = new Map<string, SessionRecord>()
+  private readonly streams = new Map<StreamName, ReplayLog<StreamEntry>>()
+  private readonly windows = new Map<string, DedupWindow>()
+  private readonly maxSubjects: number
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly options: MemoryStoreOptions = {},
+  ) {
+    this.maxSubjects = options.maxSubjects ?? 100_000
+  }
+
+  async getSession(sid: string): Promise<SessionRecord | undefined> {
+    return this.sessions.get(sid)
+  }
+
+  async putSession(record: SessionRecord): Promise<void> {
+    this.sessions.set(record.sid, record)
+  }
+
+  async deleteSession(sid: string): Promise<void> {
+    this.sessions.delete(sid)
+  }
+
+  async append(stream: StreamName, build: (seq: number) => Omit<StreamEntry, 'seq'>): Promise<StreamEntry> {
+    return this.appendNow(stream, build)
+  }
+
+  /** Synchronous append, for callers in this process that need the seq in the same tick. */
+  appendNow(stream: StreamName, build: (seq: number) => Omit<StreamEntry, 'seq'>): StreamEntry {
+    const log = this.log(stream)
+    const seq = log.lastSeq + 1
+    const entry: StreamEntry = { seq, ...build(seq) }
+    log.append(entry, entry.text.length)
+    return entry
+  }
+
+  async read(stream: StreamName, afterSeq: number, limit: number): Promise<StreamRead> {
+    return this.readNow(stream, afterSeq, limit)
+  }
+
+  readNow(stream: StreamName, afterSeq: number, limit: number): StreamRead {
+    const log = this.streams.get(stream)
+    if (log === undefined) return { covered: afterSeq === 0, entries: [], lastSeq: 0 }
+    if (afterSeq >= log.lastSeq)
+      return { covered: afterSeq === log.lastSeq, entries: [], lastSeq: log.lastSeq }
+    if (!log.covers(afterSeq)) return { covered: false, entries: [], lastSeq: log.lastSeq }
+    return {
+      covered: true,
+      entries: log.read(afterSeq, limit).map((entry) => entry.value),
+      lastSeq: log.lastSeq,
+    }
+  }
+
+  async lastSeq(stream: StreamName): Promise<number> {
+    return this.lastSeqNow(stream)
+  }
+
+  lastSeqNow(stream: StreamName): number {
+    return this.streams.get(stream)?.lastSeq ?? 0
+  }
+
+  async trim(stream: StreamName, throughSeq: number): Promise<void> {
+    this.streams.get(stream)?.trimThrough(throughSeq)
+  }
+
+  async dropStream(stream: StreamName): Promise<void> {
+    this.streams.delete(stream)
+  }
+
+  admitMessageId(subject: string, id: string): boolean {
+    let window = this.windows.get(subject)
+    if (window === undefined) {
+      if (this.windows.size >= this.maxSubjects) {
+        const oldest = this.windows.keys().next().value
+        if (oldest !== undefined) this.windows.delete(oldest)
+      }
+      window = new DedupWindow(this.clock, this.options.dedup)
+    } else this.windows.delete(subject) // re-inserted below: most recently used last
+    this.windows.set(subject, window)
+    return window.admit(id)
+  }
+
+  async close(): Promise<void> {
+    this.sessions.clear()
+    this.streams.clear()
+    this.windows.clear()
+  }
+
+  /** Counts for metrics and leak checks. */
+  get stats(): { sessions: number; streams: number; subjects: number } {
+    return { sessions: this.sessions.size, streams: this.streams.size, subjects: this.windows.size }
+  }
+
+  private log(stream: StreamName): ReplayLog<StreamEntry> {
+    let log = this.streams.get(stream)
+    if (log !== undefined) return log
+    // A topic's log is kept for the life of the process, even when empty: its lastSeq must never go
+    // back, or clients holding a cursor would drop new entries as duplicates (LL-SEQ-3). Its content
+    // is bounded; direct logs go with their session.
+    const bounds = stream.startsWith('d:') ? this.options.directLog : this.options.topicLog
+    log = new ReplayLog<StreamEntry>(this.clock, bounds)
+    this.streams.set(stream, log)
+    return log
+  }
+}
+
+/** Delivers entries to subscribers in this process, synchronously and in order. */
+export class MemoryBus implements Bus {
+  private readonly listeners = new Map<StreamName, Set<(entry: StreamEntry) => void>>()
+
+  publish(stream: StreamName, entry: StreamEntry): void {
+    const set = this.listeners.get(stream)
+    if (set === undefined) return
+    for (const listener of set) listener(entry)
+  }
+
+  subscribe(stream: StreamName, listener: (entry: StreamEntry) => void): () => void {
+    let set = this.listeners.get(stream)
+    if (set === undefined) {
+      set = new Set()
+      this.listeners.set(stream, set)
+    }
+    set.add(listener)
+    return () => {
+      const current = this.listeners.get(stream)
+      if (current === undefined) return
+      current.delete(listener)
+      if (current.size === 0) this.listeners.delete(stream)
+    }
+  }
+
+  get subscriptions(): number {
+    return this.listeners.size
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear()
+  }
+}

@@ -1,0 +1,165 @@
+import { randomBytes as nodeRandomBytes } from 'node:crypto'
+import { DEFAULT_MAX_FRAME_BYTES, SUPPORTED_VERSIONS } from '@lifeline/protocol'
+import { type Clock, systemClock } from '../clock.js'
+import type { ConnectionInfo } from '../transport.js'
+import { MemoryBus, MemoryStore, type MemoryStoreOptions } from './memory-store.js'
+import type { Bus, SessionStore } from './store.js'
+
+/** Who the app says a client is (LL-AUTH-1). */
+export interface Identity {
+  /** A stable id of the user: mementos are bound to it (LL-AUTH-5). */
+  readonly subject: string
+  /** Shown to topic peers in presence (LL-PRESENCE-1). */
+  readonly meta?: unknown
+}
+
+export interface AuthContext {
+  readonly connection: ConnectionInfo
+  /** hello.attempt: how many attempts the client made before this one (LL-HELLO-4). */
+  readonly attempt: number
+  /** True when the client asks to resume a session. */
+  readonly resuming: boolean
+}
+
+/** What the app sees of a session. */
+export interface SessionHandle {
+  readonly sid: string
+  readonly subject: string
+  readonly meta: unknown
+  readonly topics: ReadonlySet<string>
+  /** Sends to this session's direct stream; `appMemento` sets the app memento with it (LL-APPM-1). */
+  send(data: unknown, options?: { appMemento?: unknown }): Promise<number>
+  /** Ends the session: bye KICKED, no reconnect, presence left (LL-INTENT-2). */
+  kick(reason?: string): void
+}
+
+export interface IncomingMessage {
+  readonly id: string
+  readonly seq: number
+  readonly topic: string | undefined
+  readonly data: unknown
+}
+
+export interface RecoverContext {
+  readonly session: SessionHandle
+  readonly reason: 'expired' | 'unknown' | 'invalid' | 'overflow'
+  /** The app memento's value, when the client sent one that verifies for this subject (LL-APPM-3). */
+  readonly appMemento: unknown
+}
+
+export interface ServerOptions {
+  /**
+   * Secret for signing mementos, at least 32 bytes. With `keys`, keys by id for rotation, and
+   * `currentKeyId` to sign with. One of them is required in production; without both the server makes
+   * a random key, so mementos do not survive a restart.
+   */
+  secret?: string | Uint8Array
+  keys?: Readonly<Record<string, string | Uint8Array>>
+  currentKeyId?: string
+  /** Checks hello.auth on every hello, resumes included (LL-AUTH-1). Throw to refuse. Default: everyone is `anonymous`. */
+  authenticate?: (auth: unknown, context: AuthContext) => Identity | Promise<Identity>
+  /** Each client message, exactly once (LL-SEND-3). Throw or reject to reject it (LL-SEND-5). */
+  onMessage?: (message: IncomingMessage, session: SessionHandle) => void | Promise<void>
+  /** Decides a join (LL-TOPIC-1); false refuses it. Default: every join is allowed. */
+  onJoin?: (topic: string, session: SessionHandle) => boolean | Promise<boolean>
+  /** A resume that lost something (LL-APPM-3): resync the client from the app's own storage. */
+  onRecover?: (context: RecoverContext) => void | Promise<void>
+  /** Grace period after a drop (LL-GRACE-1). Default: 120000 ms. */
+  graceMs?: number
+  /** Heartbeat interval (LL-BEAT-1). Default: 25000 ms. */
+  heartbeatMs?: number
+  /** Extra silence before a link is dead (LL-BEAT-3). Default: 10000 ms. */
+  heartbeatTimeoutMs?: number
+  /** Time to wait for hello (LL-HELLO-3). Default: 10000 ms. */
+  helloTimeoutMs?: number
+  /** Largest frame accepted (LL-LIMIT-1). Default: 1 MiB. */
+  maxFrameBytes?: number
+  /** Topics per session (LL-TOPIC-8). Default: 100. */
+  maxTopics?: number
+  /** Sessions per subject (LL-LIMIT-4). Default: 100. */
+  maxSessionsPerSubject?: number
+  /** Sessions in all, connected or in grace (LL-LIMIT-4). Default: 100000. */
+  maxSessions?: number
+  /** Unsent bytes per connection before it is closed as a slow consumer (LL-LIMIT-3). Default: 8 MiB. */
+  maxBufferedBytes?: number
+  /** Lifetime of a memento; refreshed on live connections at half-life (LL-MEMENTO-6). Default: 24 h. */
+  mementoTtlMs?: number
+  /** Failed resumes allowed per remote address per minute (LL-RESUME-9). Default: 30. */
+  maxFailedResumesPerMinute?: number
+  /** Session store. Default: a MemoryStore with `memory` options. */
+  store?: SessionStore
+  /** Fan-out between nodes. Default: a MemoryBus. */
+  bus?: Bus
+  /** Options of the default MemoryStore (log and window bounds). */
+  memory?: MemoryStoreOptions
+  /** Protocol versions spoken, preferred first. Default: [1]. */
+  versions?: readonly number[]
+  /** Time source. Default: the system clock. */
+  clock?: Clock
+  /** Cryptographic random bytes, for session ids and keys. Default: node:crypto randomBytes. */
+  randomBytes?: (size: number) => Uint8Array
+}
+
+export interface ResolvedServerOptions {
+  readonly keys: Readonly<Record<string, string | Uint8Array>>
+  readonly currentKeyId: string
+  readonly generatedKey: boolean
+  readonly authenticate: (auth: unknown, context: AuthContext) => Identity | Promise<Identity>
+  readonly onMessage: ServerOptions['onMessage']
+  readonly onJoin: ServerOptions['onJoin']
+  readonly onRecover: ServerOptions['onRecover']
+  readonly graceMs: number
+  readonly heartbeatMs: number
+  readonly heartbeatTimeoutMs: number
+  readonly helloTimeoutMs: number
+  readonly maxFrameBytes: number
+  readonly maxTopics: number
+  readonly maxSessionsPerSubject: number
+  readonly maxSessions: number
+  readonly maxBufferedBytes: number
+  readonly mementoTtlMs: number
+  readonly maxFailedResumesPerMinute: number
+  readonly store: SessionStore
+  readonly bus: Bus
+  readonly versions: readonly number[]
+  readonly clock: Clock
+  readonly randomBytes: (size: number) => Uint8Array
+}
+
+export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
+  const clock = options.clock ?? systemClock
+  const randomBytes = options.randomBytes ?? ((size: number) => new Uint8Array(nodeRandomBytes(size)))
+  let keys = options.keys
+  let currentKeyId = options.currentKeyId
+  let generatedKey = false
+  if (keys === undefined) {
+    generatedKey = options.secret === undefined
+    keys = { k1: options.secret ?? randomBytes(32) }
+    currentKeyId = 'k1'
+  }
+  return {
+    keys,
+    currentKeyId: currentKeyId ?? Object.keys(keys)[0] ?? 'k1',
+    generatedKey,
+    authenticate: options.authenticate ?? (() => ({ subject: 'anonymous' })),
+    onMessage: options.onMessage,
+    onJoin: options.onJoin,
+    onRecover: options.onRecover,
+    graceMs: options.graceMs ?? 120_000,
+    heartbeatMs: options.heartbeatMs ?? 25_000,
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 10_000,
+    helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
+    maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+    maxTopics: options.maxTopics ?? 100,
+    maxSessionsPerSubject: options.maxSessionsPerSubject ?? 100,
+    maxSessions: options.maxSessions ?? 100_000,
+    maxBufferedBytes: options.maxBufferedBytes ?? 8 * 1024 * 1024,
+    mementoTtlMs: options.mementoTtlMs ?? 24 * 60 * 60 * 1000,
+    maxFailedResumesPerMinute: options.maxFailedResumesPerMinute ?? 30,
+    store: options.store ?? new MemoryStore(clock, options.memory),
+    bus: options.bus ?? new MemoryBus(),
+    versions: options.versions ?? SUPPORTED_VERSIONS,
+    clock,
+    randomBytes,
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The server's public face: attach transports, publish to topics and sessions, kick, shut down.
+ * Behaviour lives in core.ts, handshake.ts and frames.ts.
+ */
+import { CloseCode } from '@lifeline/protocol'
+import type {
+  ServerTransport,
+  ServerTransportConnection,
+  ServerConnectionHandlers as TransportHandlers,
+} from '../transport.js'
+import { ServerConnection } from './connection.js'
+import { ServerCore, type ServerEvents } from './core.js'
+import { handleFrame, leaveTopic } from './frames.js'
+import { resolveServerOptions, type ServerOptions, type SessionHandle } from './options.js'
+import { topicStream } from './store.js'
+
+export interface PublishOptions {
+  /** A session that must not receive the message, typically its sender (LL-SEQ-4). */
+  readonly except?: string
+}
+
+export interface ShutdownOptions {
+  /** Advised wait before clients reconnect (LL-INTENT-3). Default: 0. */
+  readonly retryAfterMs?: number
+  /** Spread of the reconnects, so clients do not return at once. Default: 5000 ms. */
+  readonly jitterMs?: number
+  readonly reason?: string
+}
+
+export interface ServerStats {
+  readonly sessions: number
+  readonly connected: number
+  readonly away: number
+  readonly connections: number
+  readonly topics: number
+}
+
+export class LifelineServer {
+  private readonly core: ServerCore
+  private readonly transports: ServerTransport[] = []
+  private closing = false
+
+  constructor(options: ServerOptions = {}) {
+    this.core = new ServerCore(resolveServerOptions(options))
+  }
+
+  /** True when no secret was configured: mementos will not survive a restart. */
+  get usesGeneratedSecret(): boolean {
+    return this.core.options.generatedKey
+  }
+
+  on<K extends keyof ServerEvents>(event: K, listener: (value: ServerEvents[K]) => void): () => void {
+    return this.core.on(event, listener)
+  }
+
+  /** Starts serving Lifeline over a transport; several may be attached (LL-RESUME-10). */
+  async attach(transport: ServerTransport): Promise<void> {
+    this.transports.push(transport)
+    await transport.listen((connection) => this.accept(transport, connection))
+  }
+
+  /** Publishes to a topic; resolves with the entry's seq (LL-SEQ-1). */
+  async publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<number> {
+    const entry = await this.core.append(
+      topicStream(topic),
+      (seq) => ({ type: 'msg', seq, topic, data }),
+      options.except,
+    )
+    return entry.seq
+  }
+
+  /** Sends to one session's direct stream, optionally setting its app memento (LL-APPM-1). */
+  async send(sid: string, data: unknown, options: { appMemento?: unknown } = {}): Promise<number> {
+    const session = this.core.sessions.get(sid)
+    if (session === undefined) throw new Error(`no session ${sid}`)
+    return this.core.sendDirect(session, data, options.appMemento)
+  }
+
+  /** The app's handle on a session, if it exists (connected or in grace). */
+  session(sid: string): SessionHandle | undefined {
+    return this.core.sessions.get(sid)?.app
+  }
+
+  /** Ends a session: bye KICKED, no reconnect, presence left at once (LL-INTENT-2). */
+  kick(sid: string, reason = 'kicked'): boolean {
+    const session = this.core.sessions.get(sid)
+    if (session === undefined) return false
+    session.app.kick(reason)
+    return true
+  }
+
+  /** Takes a session off a topic: unjoined REMOVED, presence left (LL-TOPIC-7). */
+  remove(sid: string, topic: string, reason = 'removed'): boolean {
+    const session = this.core.sessions.get(sid)
+    if (session === undefined || !leaveTopic(this.core, session, topic)) return false
+    session.connection?.send({ type: 'unjoined', topic, code: CloseCode.REMOVED, reason })
+    return true
+  }
+
+  get stats(): ServerStats {
+    let connected = 0
+    let away = 0
+    for (const session of this.core.sessions.values()) {
+      if (session.phase === 'connected') connected++
+      else if (session.phase === 'away') away++
+    }
+    return {
+      sessions: this.core.sessions.size,
+      connected,
+      away,
+      connections: this.core.connections.size,
+      topics: this.core.registry.size,
+    }
+  }
+
+  /**
+   * Going away (LL-INTENT-3): every client is told to come back after retryAfterMs plus jitter,
+   * then transports and the store close. Sessions stay in the store for another node to resume.
+   */
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    if (this.closing) return
+    this.closing = true
+    const bye = {
+      type: 'bye' as const,
+      code: CloseCode.GOING_AWAY,
+      reason: options.reason ?? 'server shutting down',
+      reconnect: true,
+      retryAfterMs: options.retryAfterMs ?? 0,
+      jitterMs: options.jitterMs ?? 5000,
+    }
+    for (const connection of [...this.core.connections]) connection.close(bye)
+    for (const session of this.core.sessions.values()) session.graceTimer.clear()
+    await Promise.all(this.transports.map((transport) => transport.close()))
+    await this.core.registry.close()
+    const { store, bus } = this.core.options
+    await Promise.all([bus.close(), store.close()])
+  }
+
+  private accept(transport: ServerTransport, connection: ServerTransportConnection): TransportHandlers {
+    const core = this.core
+    const options = core.options
+    const serverConnection = new ServerConnection(
+      connection,
+      transport.encoding,
+      options.clock,
+      {
+        maxFrameBytes: options.maxFrameBytes,
+        helloTimeoutMs: options.helloTimeoutMs,
+        maxBufferedBytes: options.maxBufferedBytes,
+      },
+      core.scheduler,
+      {
+        frame: (c, frame) => handleFrame(core, c, frame),
+        closed: (c, info) => core.connectionClosed(c, info),
+        tick: (c, now) => core.tick(c, now),
+      },
+    )
+    core.connections.add(serverConnection)
+    if (this.closing) {
+      serverConnection.close({
+        type: 'bye',
+        code: CloseCode.GOING_AWAY,
+        reason: 'shutting down',
+        reconnect: true,
+      })
+    }
+    return {
+      message: (payload) => serverConnection.receive(payload),
+      close: (info) => serverConnection.transportClosed(info),
+    }
+  }
+}
+
+/** Creates a server; attach transports with `attach`. */
+export function createServer(options: ServerOptions = {}): LifelineServer {
+  return new LifelineServer(options)
+}

@@ -1,0 +1,161 @@
+/**
+ * A session's state on this node: its phase, its streams with what was sent and acked, its client
+ * send counters, and its app-facing handle. Delivery to the connection lives here so the replay
+ * boundary (LL-REPLAY-1, LL-REPLAY-2) is enforced in one place.
+ */
+import type { Send } from '@lifeline/protocol'
+import type { Clock } from '../clock.js'
+import { Timer } from '../clock.js'
+import type { ServerConnection } from './connection.js'
+import type { SessionHandle } from './options.js'
+import type { SessionPhase } from './session-machine.js'
+import type { SessionRecord, StreamEntry, StreamName } from './store.js'
+import { directStream } from './store.js'
+
+interface StreamState {
+  /** Highest seq sent on the current connection, or known to be covered for it. */
+  sent: number
+  /** Highest seq the client acked (LL-ACK-1). */
+  acked: number
+  /** While a replay is read, live entries wait here so they follow it (LL-REPLAY-2). */
+  held: StreamEntry[] | undefined
+}
+
+export class ServerSession {
+  phase: SessionPhase = 'connected'
+  connection: ServerConnection | undefined
+  generation = 0
+  /** The client proved it holds the current memento (LL-MEMENTO-5). */
+  confirmed = false
+  mementoIssuedAt = 0
+  /** Highest client send seq received, and processed by the app (LL-SEND-2, LL-SEND-4). */
+  received = 0
+  processed = 0
+  /** Sends received but waiting for an earlier one's async handler, in order. */
+  readonly backlog: Send[] = []
+  busy = false
+  ackDue = false
+  appMemento: string | undefined
+  expiresAt: number | undefined
+  readonly topics = new Set<string>()
+  readonly graceTimer: Timer
+  readonly direct: StreamName
+  private readonly streams = new Map<StreamName, StreamState>()
+  unsubscribeDirect: (() => void) | undefined
+
+  constructor(
+    readonly sid: string,
+    readonly subject: string,
+    readonly meta: unknown,
+    clock: Clock,
+    readonly handle: (session: ServerSession) => SessionHandle,
+  ) {
+    this.graceTimer = new Timer(clock)
+    this.direct = directStream(sid)
+    this.streams.set(this.direct, { sent: 0, acked: 0, held: undefined })
+  }
+
+  private handleCache: SessionHandle | undefined
+  get app(): SessionHandle {
+    this.handleCache ??= this.handle(this)
+    return this.handleCache
+  }
+
+  hasStream(stream: StreamName): boolean {
+    return this.streams.has(stream)
+  }
+
+  addStream(stream: StreamName, cursor: number): void {
+    this.streams.set(stream, { sent: cursor, acked: cursor, held: undefined })
+  }
+
+  removeStream(stream: StreamName): void {
+    this.streams.delete(stream)
+  }
+
+  cursor(stream: StreamName): { sent: number; acked: number } | undefined {
+    return this.streams.get(stream)
+  }
+
+  /** LL-ACK-3: ignores regressions, clamps to what was sent; returns the new ack or undefined. */
+  ack(stream: StreamName, seq: number): number | undefined {
+    const state = this.streams.get(stream)
+    if (state === undefined) return undefined
+    const acked = Math.min(seq, state.sent)
+    if (acked <= state.acked) return undefined
+    state.acked = acked
+    return acked
+  }
+
+  /** Holds live entries of a stream until `release` (a replay is being read). */
+  hold(stream: StreamName): void {
+    const state = this.streams.get(stream)
+    if (state !== undefined) state.held ??= []
+  }
+
+  /** Sends replayed entries, then the held live ones after them, none twice (LL-REPLAY-1, -2). */
+  release(stream: StreamName, replay: readonly StreamEntry[], coveredThrough: number): void {
+    const state = this.streams.get(stream)
+    if (state === undefined) return
+    const held = state.held ?? []
+    state.held = undefined
+    for (const entry of replay) this.write(state, entry)
+    // LL-REPLAY-3: a stream with a gap continues live from its end.
+    if (coveredThrough > state.sent) state.sent = coveredThrough
+    for (const entry of held) this.write(state, entry)
+  }
+
+  /** A live entry of one of the session's streams. */
+  deliver(stream: StreamName, entry: StreamEntry): void {
+    const state = this.streams.get(stream)
+    if (state === undefined) return
+    if (state.held !== undefined) state.held.push(entry)
+    else this.write(state, entry)
+  }
+
+  /** The connection is gone: nothing counts as sent any more; the next one starts from the acks. */
+  connectionLost(): void {
+    for (const state of this.streams.values()) {
+      state.sent = state.acked
+      state.held = undefined
+    }
+  }
+
+  /** Sets where a new connection's replay starts: the client's cursor or our ack, whichever is higher. */
+  resumeFrom(stream: StreamName, clientCursor: number | undefined): number {
+    const state = this.streams.get(stream)
+    if (state === undefined) return 0
+    const from = Math.max(state.acked, clientCursor ?? 0)
+    state.sent = from
+    state.acked = from
+    return from
+  }
+
+  streamNames(): IterableIterator<StreamName> {
+    return this.streams.keys()
+  }
+
+  record(): SessionRecord {
+    const topics: Record<string, number> = {}
+    for (const topic of this.topics) topics[topic] = this.streams.get(`t:${topic}`)?.acked ?? 0
+    return {
+      sid: this.sid,
+      subject: this.subject,
+      meta: this.meta,
+      generation: this.generation,
+      confirmed: this.confirmed,
+      processedSeq: this.processed,
+      directAcked: this.streams.get(this.direct)?.acked ?? 0,
+      topics,
+      appMemento: this.appMemento,
+      expiresAt: this.expiresAt,
+    }
+  }
+
+  private write(state: StreamState, entry: StreamEntry): void {
+    const connection = this.connection
+    if (connection === undefined || !connection.isOpen || entry.seq <= state.sent) return
+    state.sent = entry.seq
+    if (entry.except !== this.sid) connection.sendEntry(entry.text, entry.frame)
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Where sessions and streams live. Asynchronous, so a remote store (NATS JetStream, in its own
+ * package) fits; the memory implementations (memory-store.ts) are the default for one node.
+ */
+
+/** A stream's name: `t:<topic>` for a topic, `d:<sid>` for a session's direct stream. */
+export type StreamName = string
+
+export const topicStream = (topic: string): StreamName => `t:${topic}`
+export const directStream = (sid: string): StreamName => `d:${sid}`
+
+/** One entry of a stream: a message or a presence change, with its encoded frame. */
+export interface StreamEntry {
+  readonly seq: number
+  /** The frame as sent to every subscriber: `msg` or `presence`. */
+  readonly frame: EntryFrame
+  /** The frame as JSON text, encoded once for every subscriber and transport. */
+  readonly text: string
+  /** A session that must not receive this entry (the sender, when the app asks; LL-SEQ-4). */
+  readonly except?: string
+}
+
+export type EntryFrame =
+  | {
+      readonly type: 'msg'
+      readonly seq: number
+      readonly topic?: string
+      readonly data: unknown
+      readonly am?: string
+    }
+  | {
+      readonly type: 'presence'
+      readonly seq: number
+      readonly topic: string
+      readonly sid: string
+      readonly event: 'joined' | 'away' | 'reconnected' | 'left'
+      readonly meta?: unknown
+    }
+
+/** What a stream holds after a given seq. */
+export interface StreamRead {
+  /** False when entries after `afterSeq` were already dropped by the log's bounds (LL-REPLAY-3). */
+  readonly covered: boolean
+  readonly entries: readonly StreamEntry[]
+  /** The stream's last seq (0 when it never had an entry). */
+  readonly lastSeq: number
+}
+
+/** What another node needs to resume a session (LL-GRACE-1). */
+export interface SessionRecord {
+  readonly sid: string
+  readonly subject: string
+  readonly meta: unknown
+  /** Current memento generation, and whether the client proved it holds it (LL-MEMENTO-5). */
+  readonly generation: number
+  readonly confirmed: boolean
+  /** Highest client send seq processed (welcome.ackedSeq). */
+  readonly processedSeq: number
+  /** Highest direct-stream seq the client acked. */
+  readonly directAcked: number
+  /** Joined topics with the seq the client acked in each. */
+  readonly topics: Readonly<Record<string, number>>
+  /** The app memento token, as last issued. */
+  readonly appMemento: string | undefined
+  /** Server-clock time at which the session ends unless resumed; undefined while connected. */
+  readonly expiresAt: number | undefined
+}
+
+export interface SessionStore {
+  getSession(sid: string): Promise<SessionRecord | undefined>
+  putSession(record: SessionRecord): Promise<void>
+  deleteSession(sid: string): Promise<void>
+
+  /**
+   * Appends to a stream and returns the entry with its seq (LL-SEQ-1). `build` makes the entry for
+   * the seq the store assigns; the entry's size is its text's length.
+   */
+  append(stream: StreamName, build: (seq: number) => Omit<StreamEntry, 'seq'>): Promise<StreamEntry>
+  /** Entries after `afterSeq`, oldest first, at most `limit`. */
+  read(stream: StreamName, afterSeq: number, limit: number): Promise<StreamRead>
+  /** The stream's last seq (0 when empty or unknown). */
+  lastSeq(stream: StreamName): Promise<number>
+  /** Drops entries up to seq (a cumulative ack of a direct stream, LL-ACK-4). */
+  trim(stream: StreamName, throughSeq: number): Promise<void>
+  /** Forgets a stream (a direct stream whose session ended). */
+  dropStream(stream: StreamName): Promise<void>
+
+  /** Records a client message id for a subject; false when it was seen in the window (LL-SEND-3). */
+  admitMessageId(subject: string, id: string): Promise<boolean> | boolean
+
+  close(): Promise<void>
+}
+
+/** Carries stream entries to every node with subscribers, in seq order per stream. */
+export interface Bus {
+  publish(stream: StreamName, entry: StreamEntry): void
+  subscribe(stream: StreamName, listener: (entry: StreamEntry) => void): () => void
+  close(): Promise<void>
+}

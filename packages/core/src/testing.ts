@@ -1,0 +1,10 @@
+/** @lifeline/core/testing: simulated time and an in-memory network with faults, for tests. */
+
+export {
+  type Direction,
+  FakeClientTransport,
+  FakeNetwork,
+  type FakeNetworkOptions,
+  type WireTap,
+} from './testing/fake-network.js'
+export { SimulatedClock, seededRandom } from './testing/simulated-clock.js'

@@ -1,0 +1,218 @@
+/**
+ * An in-memory network for the core's tests: client and server transports joined by links that can
+ * fail the ways real ones do. Delivery is asynchronous (a microtask, or a simulated-clock delay), so
+ * no code path relies on a send being delivered before it returns.
+ */
+import type { Clock } from '../clock.js'
+import type {
+  ClientTransport,
+  CloseInfo,
+  ConnectionInfo,
+  Encoding,
+  Payload,
+  ServerConnectionHandlers,
+  ServerTransport,
+  ServerTransportConnection,
+  TransportConnection,
+  TransportHandlers,
+} from '../transport.js'
+
+export type Direction = 'c2s' | 's2c'
+
+/** Sees every payload that crosses a link, as sent. */
+export type WireTap = (client: string, direction: Direction, payload: Payload) => void
+
+class FakeLink {
+  /** Each side's belief that the link is up; they differ on a half-open link. */
+  clientUp = false
+  serverUp = false
+  blackholed = false
+  server: ServerConnectionHandlers | undefined
+
+  constructor(
+    readonly network: FakeNetwork,
+    readonly client: string,
+    readonly handlers: TransportHandlers,
+  ) {}
+
+  /** One queue for frames and closes, so a close never overtakes a frame sent before it. */
+  deliver(fn: () => void): void {
+    const latency = this.network.latencyMs
+    if (latency > 0) this.network.clock.setTimeout(fn, latency)
+    else queueMicrotask(fn)
+  }
+
+  toServer(payload: Payload): void {
+    if (!this.clientUp || this.blackholed) return
+    this.network.tap?.(this.client, 'c2s', payload)
+    const copy = this.network.copy(payload)
+    this.deliver(() => {
+      if (this.serverUp && !this.blackholed) this.server?.message(copy)
+    })
+  }
+
+  toClient(payload: Payload): void {
+    if (!this.serverUp || this.blackholed) return
+    this.network.tap?.(this.client, 's2c', payload)
+    const copy = this.network.copy(payload)
+    this.deliver(() => {
+      if (this.clientUp && !this.blackholed) this.handlers.message(copy)
+    })
+  }
+
+  /** The client's side ends now; the server hears of it after what is in flight (unless told not to). */
+  endClient(info: CloseInfo, tellServer: boolean): void {
+    if (!this.clientUp) return
+    this.clientUp = false
+    this.deliver(() => this.handlers.close(info))
+    if (tellServer) this.deliver(() => this.serverHears(info))
+  }
+
+  endServer(info: CloseInfo, tellClient: boolean): void {
+    if (!this.serverUp) return
+    this.serverUp = false
+    const server = this.server
+    this.deliver(() => server?.close(info))
+    if (tellClient) this.deliver(() => this.clientHears(info))
+  }
+
+  private serverHears(info: CloseInfo): void {
+    if (!this.serverUp) return
+    this.serverUp = false
+    this.server?.close(info)
+  }
+
+  private clientHears(info: CloseInfo): void {
+    if (!this.clientUp) return
+    this.clientUp = false
+    this.handlers.close(info)
+  }
+}
+
+/** The client side of the fake network: a transport with fault controls on its current link. */
+export class FakeClientTransport implements ClientTransport {
+  readonly name = 'fake'
+  /** When true, dials fail at once (the server is unreachable). */
+  refusing = false
+  private link: FakeLink | undefined
+  dials = 0
+
+  constructor(
+    private readonly network: FakeNetwork,
+    readonly id: string,
+  ) {}
+
+  get encoding(): Encoding {
+    return this.network.encoding
+  }
+
+  connect(handlers: TransportHandlers): TransportConnection {
+    this.dials++
+    const link = new FakeLink(this.network, this.id, handlers)
+    this.link = link
+    let cancelled = false
+    queueMicrotask(() => {
+      if (cancelled) return
+      if (this.refusing || this.network.server === undefined) {
+        return handlers.close({ code: 1006, reason: 'connection refused', clean: false })
+      }
+      link.clientUp = true
+      link.serverUp = true
+      link.server = this.network.accept(link)
+      handlers.open()
+    })
+    return {
+      send: (payload) => link.toServer(payload),
+      close: (code, reason) => {
+        if (!link.clientUp && !cancelled) {
+          cancelled = true
+          queueMicrotask(() => handlers.close({ code, reason, clean: true }))
+          return
+        }
+        link.endClient({ code, reason, clean: true }, !link.blackholed)
+      },
+    }
+  }
+
+  /** Both sides see the link fail, without a close frame. */
+  reset(): void {
+    const info = { code: 1006, reason: 'connection reset', clean: false }
+    this.link?.endClient(info, false)
+    this.link?.endServer(info, false)
+  }
+
+  /** Only the client sees the link fail; the server's side stays half-open until its heartbeat. */
+  clientLoses(): void {
+    this.link?.endClient({ code: 1006, reason: 'network lost', clean: false }, false)
+  }
+
+  /** Everything sent either way vanishes; nobody is told. */
+  blackhole(): void {
+    if (this.link !== undefined) this.link.blackholed = true
+  }
+
+  get connected(): boolean {
+    return this.link?.clientUp === true
+  }
+}
+
+export interface FakeNetworkOptions {
+  /** How frames travel. Default: `text` (exercises the codec, like ws). */
+  encoding?: Encoding
+  /** Delivery delay on the clock; 0 delivers in a microtask. Default: 0. */
+  latencyMs?: number
+}
+
+export class FakeNetwork {
+  readonly encoding: Encoding
+  latencyMs: number
+  tap: WireTap | undefined
+  server: ((connection: ServerTransportConnection) => ServerConnectionHandlers) | undefined
+  private readonly clients = new Map<string, FakeClientTransport>()
+
+  constructor(
+    readonly clock: Clock,
+    options: FakeNetworkOptions = {},
+  ) {
+    this.encoding = options.encoding ?? 'text'
+    this.latencyMs = options.latencyMs ?? 0
+  }
+
+  /** The client transport for an actor, made on first use. */
+  client(id = 'client'): FakeClientTransport {
+    let client = this.clients.get(id)
+    if (client === undefined) {
+      client = new FakeClientTransport(this, id)
+      this.clients.set(id, client)
+    }
+    return client
+  }
+
+  /** A server transport: the network routes new links to whatever server listens on it. */
+  serverTransport(): ServerTransport {
+    return {
+      encoding: this.encoding,
+      name: 'fake',
+      listen: (accept) => {
+        this.server = accept
+      },
+      close: async () => {
+        this.server = undefined
+      },
+    }
+  }
+
+  /** Frames of object transports are copied, as a real one would serialise them. */
+  copy(payload: Payload): Payload {
+    return typeof payload === 'string' ? payload : (JSON.parse(JSON.stringify(payload)) as object)
+  }
+
+  accept(link: FakeLink): ServerConnectionHandlers | undefined {
+    const info: ConnectionInfo = { transport: 'fake', remoteAddress: link.client }
+    return this.server?.({
+      info,
+      send: (payload) => link.toClient(payload),
+      close: (code, reason) => link.endServer({ code, reason, clean: true }, !link.blackholed),
+    })
+  }
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest'
+import { settle, world } from './helpers.js'
+
+describe('smoke', () => {
+  it('connects, joins, sends, drops, resumes with replay', async () => {
+    const received: unknown[] = []
+    const w = await world({ onMessage: async () => {} })
+    const c1 = w.client('c1')
+    const c2 = w.client('c2')
+    c1.on('message', (m) => received.push(m.data))
+    c1.connect()
+    c2.connect()
+    await settle()
+    expect(c1.status.type).toBe('open')
+    await Promise.all([c1.join('room'), c2.join('room')])
+    await c2.send({ text: 'hi' }, { topic: 'room' })
+    await w.server.publish('room', { n: 1 })
+    await settle()
+    expect(received).toEqual([{ n: 1 }])
+    w.network.client('c1').reset()
+    await settle()
+    expect(c1.status.type).toBe('waiting')
+    await w.server.publish('room', { n: 2 })
+    await w.server.publish('room', { n: 3 })
+    await w.advance(0)
+    expect(c1.status).toMatchObject({ type: 'open', resumed: true, recovered: true })
+    expect(received).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }])
+    expect(c1.wasReconnected).toBe(true)
+    c1.close()
+    c2.close()
+    await settle()
+    await w.advance(1000)
+    expect(w.server.stats.sessions).toBe(0)
+    expect(w.clock.pendingTimers).toBe(0)
+  })
+})
