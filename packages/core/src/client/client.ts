@@ -142,7 +142,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
         }
       case 'waiting':
         return { type: 'waiting', attempt: state.failures, delayMs: state.delayMs, reason: state.reason }
-      case 'closed':
+      default:
         return { type: 'closed', error: state.error }
     }
   }
