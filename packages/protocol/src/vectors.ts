@@ -6,10 +6,9 @@ import { type Static, Type } from '@sinclair/typebox'
 
 const RuleId = Type.String({ pattern: '^LL-[A-Z]+-[0-9]+$', description: 'A rule id of PROTOCOL.md.' })
 const Rules = Type.Array(RuleId, { minItems: 1, description: 'The rules this vector checks.' })
-const Actor = Type.String({
-  pattern: '^[a-z][a-z0-9]*$',
-  description: 'A client actor of the trace, e.g. c1.',
-})
+const actor = (description = 'A client actor of the trace, e.g. c1.') =>
+  Type.String({ pattern: '^[a-z][a-z0-9]*$', description })
+const Actor = actor()
 const AnyObject = Type.Record(Type.String(), Type.Unknown(), {
   description: 'A frame pattern: see "Patterns" in spec/vectors/README.md.',
 })
@@ -63,7 +62,13 @@ const Duration = Type.Union(
 )
 
 const ClientAction = Type.Union([
-  Type.Object({ action: Type.Literal('connect'), auth: Type.Optional(Type.Unknown()) }),
+  Type.Object({
+    action: Type.Literal('connect'),
+    auth: Type.Optional(Type.Unknown()),
+    storageOf: Type.Optional(
+      actor("Start with a copy of that actor's stored session (memento, cursors): a duplicated tab."),
+    ),
+  }),
   Type.Object({
     action: Type.Literal('send'),
     data: Type.Unknown(),
@@ -199,6 +204,12 @@ export const Trace = Type.Object(
     description: Type.String(),
     rules: Rules,
     clients: Type.Array(Actor, { minItems: 1, uniqueItems: true }),
+    checks: Type.Optional(
+      Type.Union([Type.Literal('client'), Type.Literal('server')], {
+        description:
+          'Set when the trace scripts behaviour one side may choose (a server sending an entry twice, say): only the other side is checked, by a harness that plays the scripted side. Default: both.',
+      }),
+    ),
     server: Type.Optional(
       Type.Object(
         {

@@ -19,6 +19,8 @@ interface Waiter {
 
 interface TopicEntry {
   state: TopicState
+  /** Presence entries at or below this seq are history, not member changes (LL-PRESENCE-3). */
+  membersSeq: number
   readonly members: Map<string, MemberInfo>
   waiters: Waiter[]
 }
@@ -48,7 +50,7 @@ export class Topics {
     let entry = this.entries.get(topic)
     if (entry?.state === 'joined') return Promise.resolve()
     if (entry === undefined) {
-      entry = { state: 'joining', members: new Map(), waiters: [] }
+      entry = { state: 'joining', membersSeq: 0, members: new Map(), waiters: [] }
       this.entries.set(topic, entry)
     }
     const waiters = entry.waiters
@@ -68,6 +70,7 @@ export class Topics {
     const entry = this.entries.get(frame.topic)
     if (entry === undefined) return false
     entry.state = 'joined'
+    entry.membersSeq = frame.membersSeq ?? frame.seq
     entry.members.clear()
     for (const member of frame.members) entry.members.set(member.sid, memberInfo(member))
     const waiters = entry.waiters
@@ -88,8 +91,9 @@ export class Topics {
 
   /** Applies a presence entry to the member list (LL-PRESENCE-1). */
   presence(frame: Presence): void {
-    const members = this.entries.get(frame.topic)?.members
-    if (members === undefined) return
+    const entry = this.entries.get(frame.topic)
+    if (entry === undefined || frame.seq <= entry.membersSeq) return
+    const members = entry.members
     if (frame.event === 'left') members.delete(frame.sid)
     else members.set(frame.sid, { state: frame.event === 'away' ? 'away' : 'online', meta: frame.meta })
   }

@@ -2,7 +2,7 @@
  * Frames of an open session: sends processed once and in order (LL-SEND-2..5), acks (LL-ACK-3, -4),
  * joins and leaves (LL-TOPIC-1..4, -8), heartbeats and bye (LL-INTENT-1).
  */
-import { type ClientFrame, CloseCode, type Join, type Send } from '@lifeline/protocol'
+import { type ClientFrame, CloseCode, type Join, type Joined, type Send } from '@lifeline/protocol'
 import type { ServerConnection } from './connection.js'
 import type { ServerCore } from './core.js'
 import { handleHello, readAll } from './handshake.js'
@@ -180,20 +180,27 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
   session.addStream(stream, 0)
   session.hold(stream)
   core.registry.subscribe(topic, session)
-  const members = core.registry.members(topic)
   let cursor: number
+  let lastSeq: number
   let recovered: boolean | undefined
   let replay: Awaited<ReturnType<typeof readAll>>['entries'] = []
   if (frame.from !== undefined) {
     const read = await readAll(options.store, stream, frame.from)
     recovered = read.covered // LL-TOPIC-2
+    lastSeq = read.lastSeq
     cursor = read.covered ? frame.from : read.lastSeq
     if (read.covered) replay = read.entries
-  } else cursor = await options.store.lastSeq(stream)
+  } else {
+    lastSeq = await options.store.lastSeq(stream)
+    cursor = lastSeq
+  }
   if (!session.topics.has(topic)) return // left while we read
   session.resumeFrom(stream, cursor)
-  const joined = { type: 'joined' as const, topic, seq: cursor, members }
-  connection.send(recovered === undefined ? joined : { ...joined, recovered })
+  // LL-PRESENCE-3: members as of lastSeq at least; applying a later entry again is harmless.
+  const joined: Joined = { type: 'joined', topic, seq: cursor, members: core.registry.members(topic) }
+  if (recovered !== undefined) joined.recovered = recovered
+  if (lastSeq > cursor) joined.membersSeq = lastSeq
+  connection.send(joined)
   session.release(stream, replay, cursor)
   if (replay.length > 0) core.emit('replay', { sid: session.sid, entries: replay.length })
   core.presence(session, topic, 'joined')

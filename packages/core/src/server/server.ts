@@ -114,21 +114,29 @@ export class LifelineServer {
   }
 
   /**
-   * Going away (LL-INTENT-3): every client is told to come back after retryAfterMs plus jitter,
-   * then transports and the store close. Sessions stay in the store for another node to resume.
+   * Tells every connected client to go away and come back after retryAfterMs plus jitter
+   * (LL-INTENT-3), keeping their sessions in grace: a drain, before a deploy or to rebalance nodes.
    */
-  async shutdown(options: ShutdownOptions = {}): Promise<void> {
-    if (this.closing) return
-    this.closing = true
+  goAway(options: ShutdownOptions = {}): void {
     const bye = {
       type: 'bye' as const,
       code: CloseCode.GOING_AWAY,
-      reason: options.reason ?? 'server shutting down',
+      reason: options.reason ?? 'server going away',
       reconnect: true,
       retryAfterMs: options.retryAfterMs ?? 0,
       jitterMs: options.jitterMs ?? 5000,
     }
     for (const connection of [...this.core.connections]) connection.close(bye)
+  }
+
+  /**
+   * Going away for good: clients are told to come back later (to another node sharing the store),
+   * then transports, bus and store close, and no timer is left behind.
+   */
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    if (this.closing) return
+    this.closing = true
+    this.goAway({ reason: 'server shutting down', ...options })
     for (const session of this.core.sessions.values()) session.graceTimer.clear()
     await Promise.all(this.transports.map((transport) => transport.close()))
     await this.core.registry.close()

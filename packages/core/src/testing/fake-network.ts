@@ -19,7 +19,7 @@ import type {
 
 export type Direction = 'c2s' | 's2c'
 
-/** Sees every payload that crosses a link, as sent. */
+/** Sees every payload that crosses a link, as delivered (what vanished is not seen). */
 export type WireTap = (client: string, direction: Direction, payload: Payload) => void
 
 class FakeLink {
@@ -44,19 +44,21 @@ class FakeLink {
 
   toServer(payload: Payload): void {
     if (!this.clientUp || this.blackholed) return
-    this.network.tap?.(this.client, 'c2s', payload)
     const copy = this.network.copy(payload)
     this.deliver(() => {
-      if (this.serverUp && !this.blackholed) this.server?.message(copy)
+      if (!this.serverUp || this.blackholed) return
+      this.network.tap?.(this.client, 'c2s', copy)
+      this.server?.message(copy)
     })
   }
 
   toClient(payload: Payload): void {
     if (!this.serverUp || this.blackholed) return
-    this.network.tap?.(this.client, 's2c', payload)
     const copy = this.network.copy(payload)
     this.deliver(() => {
-      if (this.clientUp && !this.blackholed) this.handlers.message(copy)
+      if (!this.clientUp || this.blackholed) return
+      this.network.tap?.(this.client, 's2c', copy)
+      this.handlers.message(copy)
     })
   }
 

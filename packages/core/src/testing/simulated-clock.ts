@@ -39,6 +39,13 @@ export class SimulatedClock implements Clock {
     return this.timers.size
   }
 
+  /** When the next timer is due, if any. */
+  nextDueAt(): number | undefined {
+    let at: number | undefined
+    for (const timer of this.timers.values()) if (at === undefined || timer.at < at) at = timer.at
+    return at
+  }
+
   /** Moves time forward by ms, firing every timer due on the way, including ones set while firing. */
   advance(ms: number): void {
     const target = this.current + Math.max(0, ms)

@@ -91,7 +91,8 @@ const checkJoined = (() => {
       value['seq'] >= 0 &&
       (value['recovered'] !== undefined ? ((typeof value['recovered'] === 'boolean')) : true) &&
       Array.isArray(value['members']) &&
-      ((array) => { for(const value of array) if(!(((typeof value === 'object' && value !== null && !Array.isArray(value)) && (typeof value['sid'] === 'string') && value['sid'].length <= 64 && value['sid'].length >= 1 && local_1.test(value['sid']) && (((value['state'] === 'online')) || ((value['state'] === 'away'))) && (value['meta'] !== undefined ? (true) : true)))) { return false }; return true; })(value['members'])
+      ((array) => { for(const value of array) if(!(((typeof value === 'object' && value !== null && !Array.isArray(value)) && (typeof value['sid'] === 'string') && value['sid'].length <= 64 && value['sid'].length >= 1 && local_1.test(value['sid']) && (((value['state'] === 'online')) || ((value['state'] === 'away'))) && (value['meta'] !== undefined ? (true) : true)))) { return false }; return true; })(value['members']) &&
+      (value['membersSeq'] !== undefined ? (Number.isInteger(value['membersSeq']) && value['membersSeq'] <= 9007199254740991 && value['membersSeq'] >= 0) : true)
     )
   }
 })()

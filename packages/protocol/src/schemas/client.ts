@@ -5,7 +5,18 @@ import {
   MAX_MESSAGE_ID_LENGTH,
   MAX_RESUME_TOPICS,
 } from '../limits.js'
-import { ASCII_TOKEN, Data, frame, messageSeq, OpaqueToken, Reason, Seq, seq, Topic, topic } from './common.js'
+import {
+  ASCII_TOKEN,
+  Data,
+  frame,
+  messageSeq,
+  OpaqueToken,
+  Reason,
+  Seq,
+  seq,
+  Topic,
+  topic,
+} from './common.js'
 import { Ping, Pong } from './shared.js'
 
 export const ResumeRequest = Type.Object(

@@ -38,7 +38,9 @@ export const Millis = millis()
  * Informational text. No length limit of its own (maxFrameBytes bounds it): JSON Schema counts code
  * points and most languages count UTF-16 units, so a limit would make conforming decoders disagree.
  */
-export const Reason = Type.String({ description: 'Human-readable text; senders keep it under 256 characters.' })
+export const Reason = Type.String({
+  description: 'Human-readable text; senders keep it under 256 characters.',
+})
 
 /** Tokens and ids are printable ASCII, so their length is the same in every unit of every language. */
 export const ASCII_TOKEN = '^[!-~]+$'
@@ -46,7 +48,6 @@ export const ASCII_TOKEN = '^[!-~]+$'
 /** An opaque server-issued token (memento or app memento). Clients store and return it untouched. */
 export const OpaqueToken = (description: string, maxLength: number) =>
   Type.String({ minLength: 1, maxLength, pattern: ASCII_TOKEN, description })
-
 
 /** Names a frame schema for the generated JSON Schema and the codec's dispatch table. */
 export const frame = <T extends TSchema>(name: string, schema: T): T => {

@@ -113,7 +113,10 @@ export const Joined = frame(
       recovered: Type.Optional(
         Type.Boolean({ description: 'With join.from: true when every message after from will be replayed.' }),
       ),
-      members: Type.Array(Member, { description: 'Presence on the topic at the cursor.' }),
+      members: Type.Array(Member, { description: 'Members of the topic as of membersSeq (default: seq).' }),
+      membersSeq: Type.Optional(
+        seq('The topic seq members are as of, when a replay (join.from) starts before it: LL-PRESENCE-3.'),
+      ),
     },
     { description: 'Server to client: the join succeeded.' },
   ),
