@@ -85,7 +85,7 @@ function afterLoss(
   const bye = event.bye
   if (bye?.retryAfterMs !== undefined || bye?.jitterMs !== undefined) {
     // LL-INTENT-3: server-advised pacing; the session survives, so this is not a failure.
-    const delayMs = retryAfterDelay(bye.retryAfterMs ?? 0, bye.jitterMs ?? 0, context.random)
+    const delayMs = Math.round(retryAfterDelay(bye.retryAfterMs ?? 0, bye.jitterMs ?? 0, context.random))
     return [{ status: 'waiting', failures, delayMs, reason: 'server' }, [{ type: 'schedule', delayMs }]]
   }
   const serverSaysBackOff = action === 'backoff' && code >= 4100 && code < 4200
@@ -98,7 +98,10 @@ function afterLoss(
   }
   const nextFailures = failures + 1
   if (nextFailures >= context.maxAttempts) return closed(new MaxAttemptsError(nextFailures))
-  const delayMs = Math.max(0, context.retryDelay({ attempt: nextFailures, code, random: context.random }))
+  const delayMs = Math.max(
+    0,
+    Math.round(context.retryDelay({ attempt: nextFailures, code, random: context.random })),
+  )
   return [
     { status: 'waiting', failures: nextFailures, delayMs, reason: 'backoff' },
     [{ type: 'schedule', delayMs }],

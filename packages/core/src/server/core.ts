@@ -156,7 +156,7 @@ export class ServerCore extends Emitter<ServerEvents> {
       sid: session.sid,
       sub: session.subject,
       gen: session.generation,
-      exp: now + this.options.mementoTtlMs,
+      exp: Math.floor(now + this.options.mementoTtlMs),
     })
   }
 

@@ -30,6 +30,8 @@ export abstract class TraceHarness {
   protected readonly frames = new Map<string, Frame[]>()
   protected readonly events = new Map<string, Record<string, unknown>[]>()
   protected readonly sidToActor = new Map<string, string>()
+  /** Highest seq matched per stream queue, to tell a boundary duplicate (LL-REPLAY-2) from a new entry. */
+  private readonly matchedSeq = new Map<string, number>()
   private invented = 0
 
   constructor(
@@ -47,7 +49,9 @@ export abstract class TraceHarness {
   }
 
   protected abstract start(): Promise<void>
-  protected abstract step(step: TraceStep, sameTick: boolean): Promise<void>
+  protected abstract step(step: TraceStep): Promise<void>
+  /** A client app's call: synchronous, so calls made in one tick stay in one tick. */
+  protected abstract clientAct(step: Extract<TraceStep, { do: unknown; client: string }>): void
   protected abstract stop(): Promise<void>
 
   async run(): Promise<void> {
@@ -59,9 +63,11 @@ export abstract class TraceHarness {
         const sameTick = previous !== undefined && 'do' in previous && 'do' in step && 'client' in step
         if ('note' in step) continue
         if ('advance' in step) await this.advance(step.advance)
+        else if (sameTick) this.clientAct(step)
         else {
-          if (!sameTick) await settle()
-          await this.step(step, sameTick)
+          await settle()
+          if ('do' in step && 'client' in step) this.clientAct(step)
+          else await this.step(step)
         }
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error)
@@ -90,7 +96,9 @@ export abstract class TraceHarness {
   protected expectFrame(actor: string, direction: Direction, pattern: Record<string, unknown>): void {
     const type = String(pattern.type)
     const topic = typeof pattern.topic === 'string' && pattern.topic !== '$absent' ? pattern.topic : ''
-    const queue = this.frames.get(`${actor}|${direction}|${type}|${topic}`) ?? []
+    const key = `${actor}|${direction}|${type}|${topic}`
+    const queue = this.frames.get(key) ?? []
+    this.dropDuplicates(key, queue)
     if (type === 'ack' && typeof pattern.seq === 'number') {
       // Acks are cumulative: lower ones before the expected one are skipped.
       while (queue.length > 1 && ((queue[0] as Frame).seq ?? 0) < pattern.seq) queue.shift()
@@ -101,6 +109,22 @@ export abstract class TraceHarness {
     const problem = match(pattern, frame, this.captures)
     if (problem !== undefined) throw new Error(`${problem}\n  frame: ${JSON.stringify(frame)}`)
     if (type === 'welcome' && typeof frame.sid === 'string') this.sidToActor.set(frame.sid, actor)
+    // A new session's direct stream starts again at 1.
+    if (type === 'welcome' && frame.resumed === false) this.matchedSeq.delete(`${actor}|s2c|msg|`)
+    if (typeof frame.seq === 'number')
+      this.matchedSeq.set(key, Math.max(frame.seq, this.matchedSeq.get(key) ?? 0))
+  }
+
+  /** A restarted server with a memory store numbers every stream from 1 again. */
+  protected forgetStreams(): void {
+    this.matchedSeq.clear()
+  }
+
+  /** A server may resend an entry at the replay boundary (LL-REPLAY-2); a client drops it, so may we. */
+  private dropDuplicates(key: string, queue: Frame[]): void {
+    if (!key.includes('|s2c|msg|') && !key.includes('|s2c|presence|')) return
+    const matched = this.matchedSeq.get(key) ?? 0
+    while (queue.length > 0 && ((queue[0] as Frame).seq ?? 0) <= matched) queue.shift()
   }
 
   protected expectEvent(key: string, pattern: Record<string, unknown>): void {
@@ -144,7 +168,7 @@ export abstract class TraceHarness {
         heartbeatMs,
         heartbeatTimeoutMs,
         graceMs,
-        limits: { maxFrameBytes: 1_048_576, maxTopics: 100 },
+        limits: { maxFrameBytes: 1_048_576, maxTopics: this.trace.server?.maxTopics ?? 100 },
       },
       joined: { members: [] },
       bye: { reason: '' },
@@ -203,6 +227,7 @@ export abstract class TraceHarness {
 
   private checkNothingLeft(): void {
     for (const [key, queue] of this.frames) {
+      this.dropDuplicates(key, queue)
       const type = key.split('|')[2] ?? ''
       if (STRICT.has(type) && queue.length > 0) {
         throw new TraceFailure(`${this.trace.name}: unconsumed ${key}: ${JSON.stringify(queue)}`)

@@ -11,6 +11,31 @@ export function isCapture(value: unknown): value is string {
   return typeof value === 'string' && CAPTURE.test(value) && value !== '$any' && value !== '$absent'
 }
 
+/** Paths of arrays whose order the protocol leaves open (spec/vectors/README.md, "Patterns"). */
+const UNORDERED = new Set(['.topics', '.members'])
+
+function matchUnordered(
+  pattern: unknown[],
+  value: unknown[],
+  captures: Captures,
+  path: string,
+): string | undefined {
+  const used = new Set<number>()
+  for (const [i, expected] of pattern.entries()) {
+    const found = value.findIndex((candidate, j) => {
+      if (used.has(j)) return false
+      const trial = new Map(captures)
+      if (match(expected, candidate, trial, `${path}[${i}]`) !== undefined) return false
+      for (const [name, bound] of trial) captures.set(name, bound)
+      return true
+    })
+    if (found < 0)
+      return `${path}: no element matches ${JSON.stringify(expected)} in ${JSON.stringify(value)}`
+    used.add(found)
+  }
+  return undefined
+}
+
 /** Returns a description of the first mismatch, or undefined when value matches pattern. */
 export function match(pattern: unknown, value: unknown, captures: Captures, path = ''): string | undefined {
   if (pattern === '$any') return value === undefined ? `${path}: expected a value` : undefined
@@ -29,6 +54,7 @@ export function match(pattern: unknown, value: unknown, captures: Captures, path
     if (!Array.isArray(value) || value.length !== pattern.length) {
       return `${path}: expected ${JSON.stringify(pattern)}, got ${JSON.stringify(value)}`
     }
+    if (UNORDERED.has(path)) return matchUnordered(pattern, value, captures, path)
     for (let i = 0; i < pattern.length; i++) {
       const problem = match(pattern[i], value[i], captures, `${path}[${i}]`)
       if (problem !== undefined) return problem

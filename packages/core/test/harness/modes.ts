@@ -1,6 +1,9 @@
 /** The three ways to play a trace (spec/vectors/README.md, "Traces"), all on simulated time. */
 import type { Trace, TraceStep } from '@lifeline/protocol/vectors'
 import { settle, TraceHarness } from './base.js'
+
+type ClientStep = Extract<TraceStep, { do: unknown; client: string }>
+
 import { RealClients, RealServer, type SideContext } from './real-sides.js'
 import { ScriptedClients, ScriptedServer } from './scripted-sides.js'
 
@@ -36,9 +39,14 @@ export class BothSides extends TraceHarness {
     return this.server.start()
   }
 
+  protected clientAct(step: ClientStep): void {
+    this.clients.act(step.client, step.do)
+  }
+
   protected async step(step: TraceStep): Promise<void> {
     if ('do' in step) {
-      if ('client' in step) return this.clients.act(step.client, step.do)
+      if ('client' in step) return
+      if (step.do.action === 'restart') this.forgetStreams()
       return this.server.act(step.do, this.trace.clients)
     }
     if ('c2s' in step) return this.expectFrame(step.client, 'c2s', step.c2s)
@@ -72,11 +80,12 @@ export class ClientUnderTest extends TraceHarness {
     return this.server.start()
   }
 
+  protected clientAct(step: ClientStep): void {
+    this.clients.act(step.client, step.do)
+  }
+
   protected async step(step: TraceStep): Promise<void> {
-    if ('do' in step) {
-      if ('client' in step) this.clients.act(step.client, step.do)
-      return
-    }
+    if ('do' in step) return
     if ('c2s' in step) return this.expectFrame(step.client, 'c2s', step.c2s)
     if ('s2c' in step) {
       const frame = this.outgoing(step.s2c)
@@ -108,8 +117,10 @@ export class ServerUnderTest extends TraceHarness {
     const side = context(this, trace, (key, value) => this.push(this.events, key, value))
     this.clients = new ScriptedClients(this.network)
     this.server = new RealServer(side, (actor) => {
-      for (const [sid, owner] of this.sidToActor) if (owner === actor) return sid
-      throw new Error(`${actor} has no session`)
+      const sids = [...this.sidToActor].filter(([, owner]) => owner === actor)
+      const latest = sids[sids.length - 1]
+      if (latest === undefined) throw new Error(`${actor} has no session`)
+      return latest[0]
     })
   }
 
@@ -117,12 +128,14 @@ export class ServerUnderTest extends TraceHarness {
     return this.server.start()
   }
 
+  protected clientAct(step: ClientStep): void {
+    if (step.do.action === 'connect') this.clients.open(step.client)
+  }
+
   protected async step(step: TraceStep): Promise<void> {
     if ('do' in step) {
-      if ('client' in step) {
-        if (step.do.action === 'connect') this.clients.open(step.client)
-        return
-      }
+      if ('client' in step) return
+      if (step.do.action === 'restart') this.forgetStreams()
       return this.server.act(step.do, this.trace.clients)
     }
     if ('c2s' in step) {
@@ -138,7 +151,11 @@ export class ServerUnderTest extends TraceHarness {
       if (!('client' in step)) this.expectEvent(`server|${step.sees.event}`, step.sees)
       return
     }
-    if ('fault' in step) return this.fault(step.client, step.fault)
+    if ('fault' in step) {
+      this.fault(step.client, step.fault)
+      if (step.fault !== 'reset') this.clients.abandon(step.client)
+      return
+    }
     if ('quiet' in step) return this.expectQuiet(step.client, step.quiet)
   }
 

@@ -86,6 +86,16 @@ export class ScriptedClients {
     if (connection === undefined || !connection.open)
       throw new Error(`${actor} has no open connection to send on`)
     connection.link.send(JSON.stringify(frame))
+    // A client closes after its own bye (LL-WS-3).
+    if (frame.type === 'bye') this.abandon(actor, true)
+  }
+
+  /** Stops using the actor's connection: after a fault the scripted client just dials again. */
+  abandon(actor: string, close = false): void {
+    const connection = this.connections.get(actor)
+    if (connection === undefined || !connection.open) return
+    connection.open = false
+    if (close) connection.link.close(1000, 'bye')
   }
 
   close(): void {
