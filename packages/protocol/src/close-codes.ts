@@ -36,6 +36,8 @@ export const CloseCode = {
   HEARTBEAT_TIMEOUT: 4201,
   /** The server's send buffer for this connection overflowed; resume to catch up by replay. */
   SLOW_CONSUMER: 4202,
+  /** A newer connection of the same client instance took the session over (LL-RESUME-8). */
+  SUPERSEDED: 4203,
   /** The server app rejected a sent message (error frame with ref). */
   REJECTED: 4300,
   /** The server app refused a join. */

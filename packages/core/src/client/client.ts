@@ -54,6 +54,7 @@ export interface PresenceChange {
   readonly sid: string
   readonly event: PresenceEvent
   readonly meta: unknown
+  readonly seq: number
 }
 
 /** Every welcome: whether the session continued and whether anything was lost (LL-RESUME-2..7). */
@@ -322,7 +323,12 @@ export class LifelineClient extends Emitter<ClientEvents> {
     const auth = typeof this.options.auth === 'function' ? await this.options.auth() : this.options.auth
     if (connection !== this.connection || connection.isEnded) return
     const failures = this.state.status === 'connecting' ? this.state.failures : 0
-    const hello: Hello = { type: 'hello', versions: [...this.options.versions], attempt: failures }
+    const hello: Hello = {
+      type: 'hello',
+      versions: [...this.options.versions],
+      cid: this.options.idPrefix, // LL-RESUME-8: one random id per client object, never stored
+      attempt: failures,
+    }
     if (auth !== undefined) hello.auth = auth
     this.resumeAsked = this.memento !== undefined
     if (this.memento !== undefined) {
@@ -362,19 +368,23 @@ export class LifelineClient extends Emitter<ClientEvents> {
         return this.welcome(connection, frame)
       case 'msg': {
         const stream = frame.topic ?? DIRECT
+        // LL-TOPIC-4: entries of a topic not (or not yet again) joined belong to an old subscription.
+        if (frame.topic !== undefined && this.topics.state(frame.topic) !== 'joined') return
         if (!this.inbox.accepts(stream, frame.seq)) return // LL-SEQ-3: a replayed duplicate
-        if (frame.topic === undefined || this.topics.has(frame.topic)) {
-          this.emit('message', { topic: frame.topic, data: frame.data, seq: frame.seq })
-        }
+        this.emit('message', { topic: frame.topic, data: frame.data, seq: frame.seq })
         if (frame.am !== undefined) this.appMemento = frame.am // LL-APPM-2: only once delivered
         return this.delivered(stream, frame.seq)
       }
       case 'presence':
-        if (!this.inbox.accepts(frame.topic, frame.seq)) return
+        if (this.topics.state(frame.topic) !== 'joined' || !this.inbox.accepts(frame.topic, frame.seq)) return
         this.topics.presence(frame)
-        if (this.topics.has(frame.topic)) {
-          this.emit('presence', { topic: frame.topic, sid: frame.sid, event: frame.event, meta: frame.meta })
-        }
+        this.emit('presence', {
+          topic: frame.topic,
+          sid: frame.sid,
+          event: frame.event,
+          meta: frame.meta,
+          seq: frame.seq,
+        })
         return this.delivered(frame.topic, frame.seq)
       case 'ack':
         this.outbox.ack(frame.seq)

@@ -56,6 +56,8 @@ export class ServerConnection {
   phase: ConnectionPhase = 'hello'
   /** The session this connection carries, once open (set by the server). */
   sid: string | undefined
+  /** hello.cid: the client instance, to tell its own stale connection from a duplicated tab. */
+  cid: string | undefined
   private queue: Payload[] = []
   private queuedBytes = 0
   private readonly helloTimer: Timer

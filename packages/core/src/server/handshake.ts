@@ -72,6 +72,7 @@ export async function handleHello(
   hello: Hello,
 ): Promise<void> {
   connection.phase = 'opening'
+  connection.cid = hello.cid
   const options = core.options
   const info = connection.transport.info
   const version = hello.versions.find((candidate) => options.versions.includes(candidate))
@@ -183,13 +184,25 @@ async function resume(
   const options = core.options
   const previous = session.connection
   if (previous !== undefined && previous !== connection) {
-    previous.sid = undefined // LL-RESUME-8: the newer connection wins; the older one must not fight
-    previous.close({
-      type: 'bye',
-      code: CloseCode.SESSION_REPLACED,
-      reason: 'session resumed elsewhere',
-      reconnect: false,
-    })
+    // LL-RESUME-8: the newer connection wins. The same client instance may simply try again; a
+    // duplicated tab must not fight back.
+    previous.sid = undefined
+    const sameClient = previous.cid !== undefined && previous.cid === hello.cid
+    previous.close(
+      sameClient
+        ? {
+            type: 'bye',
+            code: CloseCode.SUPERSEDED,
+            reason: 'superseded by a newer connection',
+            reconnect: true,
+          }
+        : {
+            type: 'bye',
+            code: CloseCode.SESSION_REPLACED,
+            reason: 'session resumed elsewhere',
+            reconnect: false,
+          },
+    )
   }
   session.connection = connection
   connection.sid = session.sid

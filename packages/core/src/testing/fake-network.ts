@@ -35,17 +35,37 @@ class FakeLink {
     readonly handlers: TransportHandlers,
   ) {}
 
-  /** One queue for frames and closes, so a close never overtakes a frame sent before it. */
-  deliver(fn: () => void): void {
-    const latency = this.network.latencyMs
-    if (latency > 0) this.network.clock.setTimeout(fn, latency)
-    else queueMicrotask(fn)
+  /** Per direction: when the last delivery is due, and how many wait on the clock. */
+  private readonly lanes = {
+    c2s: { lastDue: 0, onClock: 0 },
+    s2c: { lastDue: 0, onClock: 0 },
+    local: { lastDue: 0, onClock: 0 },
+  }
+
+  /**
+   * Delivers in order per direction, as TCP would: a frame never overtakes an earlier one, even when
+   * the latency drops while frames are in flight. A close rides the same lane as the frames before it.
+   */
+  deliver(lane: 'c2s' | 's2c' | 'local', fn: () => void): void {
+    const state = this.lanes[lane]
+    const clock = this.network.clock
+    const due = Math.max(clock.now() + this.network.latencyMs, state.lastDue)
+    state.lastDue = due
+    if (due <= clock.now() && state.onClock === 0) {
+      queueMicrotask(fn)
+      return
+    }
+    state.onClock++
+    clock.setTimeout(() => {
+      state.onClock--
+      fn()
+    }, due - clock.now())
   }
 
   toServer(payload: Payload): void {
     if (!this.clientUp || this.blackholed) return
     const copy = this.network.copy(payload)
-    this.deliver(() => {
+    this.deliver('c2s', () => {
       if (!this.serverUp || this.blackholed) return
       this.network.tap?.(this.client, 'c2s', copy)
       this.server?.message(copy)
@@ -55,7 +75,7 @@ class FakeLink {
   toClient(payload: Payload): void {
     if (!this.serverUp || this.blackholed) return
     const copy = this.network.copy(payload)
-    this.deliver(() => {
+    this.deliver('s2c', () => {
       if (!this.clientUp || this.blackholed) return
       this.network.tap?.(this.client, 's2c', copy)
       this.handlers.message(copy)
@@ -66,16 +86,16 @@ class FakeLink {
   endClient(info: CloseInfo, tellServer: boolean): void {
     if (!this.clientUp) return
     this.clientUp = false
-    this.deliver(() => this.handlers.close(info))
-    if (tellServer) this.deliver(() => this.serverHears(info))
+    this.deliver('local', () => this.handlers.close(info))
+    if (tellServer) this.deliver('c2s', () => this.serverHears(info))
   }
 
   endServer(info: CloseInfo, tellClient: boolean): void {
     if (!this.serverUp) return
     this.serverUp = false
     const server = this.server
-    this.deliver(() => server?.close(info))
-    if (tellClient) this.deliver(() => this.clientHears(info))
+    this.deliver('local', () => server?.close(info))
+    if (tellClient) this.deliver('s2c', () => this.clientHears(info))
   }
 
   private serverHears(info: CloseInfo): void {

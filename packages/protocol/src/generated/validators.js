@@ -40,8 +40,9 @@ const checkError = (() => {
 
 const checkHello = (() => {
   const local_0 = /^[!-~]+$/;
-  const local_1 = /^[!-~]{1,200}$/
-  const local_2 = /^[!-~]+$/;
+  const local_1 = /^[!-~]+$/;
+  const local_2 = /^[!-~]{1,200}$/
+  const local_3 = /^[!-~]+$/;
   return function check(value) {
     return (
       (typeof value === 'object' && value !== null && !Array.isArray(value)) &&
@@ -50,12 +51,13 @@ const checkHello = (() => {
       value['versions'].length <= 16 &&
       value['versions'].length >= 1 &&
       ((array) => { for(const value of array) if(!((Number.isInteger(value) && value <= 65535 && value >= 1))) { return false }; return true; })(value['versions']) &&
+      (value['cid'] !== undefined ? ((typeof value['cid'] === 'string') && value['cid'].length <= 64 && value['cid'].length >= 1 && local_0.test(value['cid'])) : true) &&
       Number.isInteger(value['attempt']) &&
       value['attempt'] <= 2147483647 &&
       value['attempt'] >= 0 &&
       (value['auth'] !== undefined ? (true) : true) &&
-      (value['resume'] !== undefined ? ((typeof value['resume'] === 'object' && value['resume'] !== null && !Array.isArray(value['resume'])) && (typeof value['resume']['memento'] === 'string') && value['resume']['memento'].length <= 1024 && value['resume']['memento'].length >= 1 && local_0.test(value['resume']['memento']) && Number.isInteger(value['resume']['seq']) && value['resume']['seq'] <= 9007199254740991 && value['resume']['seq'] >= 0 && (value['resume']['topics'] !== undefined ? ((typeof value['resume']['topics'] === 'object' && value['resume']['topics'] !== null && !Array.isArray(value['resume']['topics']) && !(value['resume']['topics'] instanceof Date) && !(value['resume']['topics'] instanceof Uint8Array)) && Object.getOwnPropertyNames(value['resume']['topics']).length <= 1000 && (Object.entries(value['resume']['topics']).every(([key, value]) => (local_1.test(key) ? (Number.isInteger(value) && value <= 9007199254740991 && value >= 0) : false)))) : true)) : true) &&
-      (value['am'] !== undefined ? ((typeof value['am'] === 'string') && value['am'].length <= 4096 && value['am'].length >= 1 && local_2.test(value['am'])) : true)
+      (value['resume'] !== undefined ? ((typeof value['resume'] === 'object' && value['resume'] !== null && !Array.isArray(value['resume'])) && (typeof value['resume']['memento'] === 'string') && value['resume']['memento'].length <= 1024 && value['resume']['memento'].length >= 1 && local_1.test(value['resume']['memento']) && Number.isInteger(value['resume']['seq']) && value['resume']['seq'] <= 9007199254740991 && value['resume']['seq'] >= 0 && (value['resume']['topics'] !== undefined ? ((typeof value['resume']['topics'] === 'object' && value['resume']['topics'] !== null && !Array.isArray(value['resume']['topics']) && !(value['resume']['topics'] instanceof Date) && !(value['resume']['topics'] instanceof Uint8Array)) && Object.getOwnPropertyNames(value['resume']['topics']).length <= 1000 && (Object.entries(value['resume']['topics']).every(([key, value]) => (local_2.test(key) ? (Number.isInteger(value) && value <= 9007199254740991 && value >= 0) : false)))) : true)) : true) &&
+      (value['am'] !== undefined ? ((typeof value['am'] === 'string') && value['am'].length <= 4096 && value['am'].length >= 1 && local_3.test(value['am'])) : true)
     )
   }
 })()

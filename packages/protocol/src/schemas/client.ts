@@ -44,6 +44,14 @@ export const Hello = frame(
         maxItems: 16,
         description: 'Protocol versions the client speaks, preferred first.',
       }),
+      cid: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 64,
+          pattern: ASCII_TOKEN,
+          description: 'Client instance id: random, fixed for the life of one client object (LL-RESUME-8).',
+        }),
+      ),
       attempt: Type.Integer({
         minimum: 0,
         maximum: 2_147_483_647,
