@@ -34,3 +34,44 @@ export async function world(serverOptions: ServerOptions = {}): Promise<World> {
     },
   }
 }
+
+export interface RawClient {
+  readonly frames: Array<Record<string, unknown>>
+  closed: { code: number; reason: string } | undefined
+  send(frame: unknown): void
+  sendText(text: string): void
+  close(): void
+  /** The last frame of a type, or undefined. */
+  last(type: string): Record<string, unknown> | undefined
+}
+
+/** A client that speaks raw frames, to drive the server where the real client never would. */
+export function rawClient(network: FakeNetwork, id: string): RawClient {
+  const client: RawClient = {
+    frames: [],
+    closed: undefined,
+    send: (frame) => link.send(JSON.stringify(frame)),
+    sendText: (text) => link.send(text),
+    close: () => link.close(1000, 'done'),
+    last: (type) => [...client.frames].reverse().find((frame) => frame.type === type),
+  }
+  const link = network.client(id).connect({
+    open: () => {},
+    message: (payload) => {
+      const value: unknown = typeof payload === 'string' ? JSON.parse(payload) : payload
+      for (const frame of Array.isArray(value) ? value : [value])
+        client.frames.push(frame as Record<string, unknown>)
+    },
+    close: (info) => {
+      client.closed = { code: info.code, reason: info.reason }
+    },
+  })
+  return client
+}
+
+export const hello = (extra: Record<string, unknown> = {}) => ({
+  type: 'hello',
+  versions: [1],
+  attempt: 0,
+  ...extra,
+})

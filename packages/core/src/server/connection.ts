@@ -63,6 +63,7 @@ export class ServerConnection {
   private readonly helloTimer: Timer
   private readonly heartbeat: Heartbeat
   private pingId = 0
+  private closing = false
 
   constructor(
     readonly transport: ServerTransportConnection,
@@ -135,14 +136,15 @@ export class ServerConnection {
     else this.writeBatches(queue as string[])
     this.heartbeat.sent()
     // LL-LIMIT-3: a client that cannot keep up is cut off; it resumes and catches up by replay.
-    if ((this.transport.bufferedBytes?.() ?? 0) > this.limits.maxBufferedBytes) {
+    if (!this.closing && (this.transport.bufferedBytes?.() ?? 0) > this.limits.maxBufferedBytes) {
       this.fail(CloseCode.SLOW_CONSUMER, 'send buffer overflow', true)
     }
   }
 
   /** Says bye (when the link can carry it) and closes with its code (LL-INTENT-5). */
   close(bye: ServerBye): void {
-    if (this.phase === 'closed') return
+    if (this.phase === 'closed' || this.closing) return
+    this.closing = true
     this.send(bye)
     this.flush()
     this.end({ code: bye.code, reason: bye.reason, clean: true }, true)

@@ -38,6 +38,8 @@ export class ServerSession {
   appMemento: string | undefined
   expiresAt: number | undefined
   readonly topics = new Set<string>()
+  /** Joins being decided (an async onJoin), counted against maxTopics (LL-TOPIC-8). */
+  readonly joining = new Set<string>()
   readonly graceTimer: Timer
   readonly direct: StreamName
   private readonly streams = new Map<StreamName, StreamState>()
