@@ -6,7 +6,7 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts'],
-      exclude: ['src/testing/contract.ts'],
+      exclude: [],
       reporter: ['text-summary', 'json-summary'],
       thresholds: { lines: 90 },
     },

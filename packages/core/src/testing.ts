@@ -1,6 +1,12 @@
 /** @lifeline/core/testing: simulated time and an in-memory network with faults, for tests. */
 
 export {
+  type TransportCapabilities,
+  type TransportContractOptions,
+  type TransportUnderTest,
+  transportContract,
+} from './testing/contract.js'
+export {
   type Direction,
   FakeClientTransport,
   FakeNetwork,

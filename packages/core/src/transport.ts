@@ -23,6 +23,8 @@ export interface TransportHandlers {
   open(): void
   message(payload: Payload): void
   close(info: CloseInfo): void
+  /** The peer broke the transport's own rules (a binary WebSocket message, LL-WS-1). */
+  protocolError(reason: string): void
 }
 
 /** One client connection attempt. */
@@ -60,12 +62,16 @@ export interface ServerTransportConnection {
   close(code: number, reason: string): void
   /** Bytes queued but not yet written, when the adapter can tell (slow consumer detection). */
   bufferedBytes?(): number
+  /** Drops the link at once, without a close frame: the peer sees a failure (tests, demos). */
+  terminate?(): void
 }
 
 /** Callbacks the core gives an adapter for one accepted connection. */
 export interface ServerConnectionHandlers {
   message(payload: Payload): void
   close(info: CloseInfo): void
+  /** The peer broke the transport's own rules (a binary WebSocket message, LL-WS-1). */
+  protocolError(reason: string): void
 }
 
 /** Accepts connections and hands each to the core. */
@@ -74,6 +80,8 @@ export interface ServerTransport {
   readonly name: string
   /** Starts accepting; `accept` is called once per connection and returns its handlers. */
   listen(accept: (connection: ServerTransportConnection) => ServerConnectionHandlers): void | Promise<void>
-  /** Stops accepting. Open connections are closed by the core first. */
+  /** Stops accepting. Open connections are closed by the core first. Safe to call twice. */
   close(): Promise<void>
+  /** The server is going away: probes should now say so (LL-WS-5: HEAD answers 503). */
+  drain?(retryAfterMs: number): void
 }

@@ -65,6 +65,7 @@ export function rawClient(network: FakeNetwork, id: string): RawClient {
     close: (info) => {
       client.closed = { code: info.code, reason: info.reason }
     },
+    protocolError: () => {},
   })
   return client
 }

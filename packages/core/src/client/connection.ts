@@ -71,6 +71,7 @@ export class ClientConnection {
         },
         message: (payload) => this.receive(payload),
         close: (info) => this.end(info),
+        protocolError: (reason) => this.protocolError(new ProtocolError('invalid', reason)),
       })
     } catch (cause) {
       this.fail(`dial failed: ${cause instanceof Error ? cause.message : String(cause)}`)

@@ -150,6 +150,19 @@ export class ServerConnection {
     this.end({ code: bye.code, reason: bye.reason, clean: true }, true)
   }
 
+  /** The transport refused something the peer sent (LL-WS-1). */
+  transportError(reason: string): void {
+    this.fail(CloseCode.PROTOCOL_ERROR, reason, false)
+  }
+
+  /** Drops the link without a bye, as a network failure would. */
+  terminate(): void {
+    if (this.phase === 'closed') return
+    if (this.transport.terminate === undefined) this.transport.close(1011, 'terminated')
+    else this.transport.terminate()
+    this.end({ code: 1006, reason: 'terminated', clean: false }, false)
+  }
+
   /** The transport reported the end of the link. */
   transportClosed(info: CloseInfo): void {
     this.end(info, false)

@@ -126,7 +126,19 @@ export class LifelineServer {
       retryAfterMs: options.retryAfterMs ?? 0,
       jitterMs: options.jitterMs ?? 5000,
     }
+    for (const transport of this.transports) transport.drain?.(bye.retryAfterMs)
     for (const connection of [...this.core.connections]) connection.close(bye)
+  }
+
+  /**
+   * Drops a session's connection without a bye, as a network failure would: the session goes away
+   * and waits for its resume. For demos and fault tests.
+   */
+  drop(sid: string): boolean {
+    const connection = this.core.sessions.get(sid)?.connection
+    if (connection === undefined) return false
+    connection.terminate()
+    return true
   }
 
   /**
@@ -175,6 +187,7 @@ export class LifelineServer {
     return {
       message: (payload) => serverConnection.receive(payload),
       close: (info) => serverConnection.transportClosed(info),
+      protocolError: (reason) => serverConnection.transportError(reason),
     }
   }
 }

@@ -34,6 +34,7 @@ export class ScriptedServer {
         close: (_info: CloseInfo) => {
           connection.open = false
         },
+        protocolError: () => {},
       }
     })
   }
@@ -73,6 +74,7 @@ export class ScriptedClients {
       close: () => {
         connection.open = false
       },
+      protocolError: () => {},
     })
     this.connections.set(actor, connection)
   }
