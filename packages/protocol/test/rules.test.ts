@@ -29,6 +29,11 @@ function proseBlocks(text: string): string[] {
 describe('PROTOCOL.md rules', () => {
   const rules = parseRules(markdown)
 
+  it('every rule says MUST, SHOULD or MAY, so its level is never guessed', () => {
+    const unmarked = rules.filter((rule) => !/\b(MUST|SHOULD|MAY)\b/.test(rule.text)).map((rule) => rule.id)
+    expect(unmarked).toEqual([])
+  })
+
   it('every rule id is unique and well formed', () => {
     const ids = rules.map((rule) => rule.id)
     expect(new Set(ids).size).toBe(ids.length)
