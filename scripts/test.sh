@@ -4,6 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/bootstrap.sh
+sh scripts/system-deps.sh
 export TURBO_TELEMETRY_DISABLED=1
 pnpm exec biome ci scripts .ci .changeset
 pnpm exec turbo run build typecheck lint test --output-logs=errors-only
