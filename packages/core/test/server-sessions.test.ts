@@ -281,3 +281,14 @@ describe('server API and limits', () => {
     expect(w.clock.pendingTimers).toBe(0)
   })
 })
+
+describe('outbound limits', () => {
+  it('LL-LIMIT-1: a message larger than maxFrameBytes is refused at publish, before any log', async () => {
+    const w = await world({ maxFrameBytes: 4096 })
+    const c = await open(w, 'c')
+    const sid = c.last('welcome')?.sid as string
+    await expect(w.server.publish('t', 'x'.repeat(5000))).rejects.toThrow(/exceeds/)
+    await expect(w.server.send(sid, 'é'.repeat(2100))).rejects.toThrow(/exceeds/)
+    expect(await w.server.publish('t', 'small')).toBe(1)
+  })
+})

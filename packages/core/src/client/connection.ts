@@ -13,6 +13,7 @@ import {
   type ServerFrame,
   validateServerFrame,
 } from '@lifeline/protocol'
+import { packFrames } from '../batching.js'
 import { type Clock, Timer } from '../clock.js'
 import { Heartbeat } from '../heartbeat.js'
 import type { ClientTransport, CloseInfo, Payload, TransportConnection } from '../transport.js'
@@ -116,18 +117,7 @@ export class ClientConnection {
     const frames = this.queue
     if (frames.length === 0) return
     this.queue = []
-    let batch: string[] = []
-    let bytes = 2
-    for (const text of frames) {
-      if (batch.length > 0 && bytes + text.length + 1 > this.maxFrameBytes) {
-        this.writeBatch(batch)
-        batch = []
-        bytes = 2
-      }
-      batch.push(text)
-      bytes += text.length + 1
-    }
-    this.writeBatch(batch)
+    for (const message of packFrames(frames, this.maxFrameBytes)) this.write(message)
   }
 
   ping(): void {
@@ -140,11 +130,6 @@ export class ClientConnection {
     this.flush()
     this.link?.close(code, reason)
     this.end({ code, reason, clean: true })
-  }
-
-  private writeBatch(batch: readonly string[]): void {
-    if (batch.length === 1) this.write(batch[0] as string)
-    else if (batch.length > 1) this.write(`[${batch.join(',')}]`)
   }
 
   private write(text: string): void {

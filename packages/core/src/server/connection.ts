@@ -13,6 +13,7 @@ import {
   type ServerFrame,
   validateClientFrame,
 } from '@lifeline/protocol'
+import { packFrames } from '../batching.js'
 import { type Clock, Timer } from '../clock.js'
 import { Heartbeat } from '../heartbeat.js'
 import type { CloseInfo, Encoding, Payload, ServerTransportConnection } from '../transport.js'
@@ -132,8 +133,10 @@ export class ServerConnection {
     this.queuedBytes = 0
     if (this.encoding === 'object') {
       for (const frame of queue) this.transport.send(frame)
-    } else if (queue.length === 1) this.transport.send(queue[0] as string)
-    else this.writeBatches(queue as string[])
+    } else {
+      for (const message of packFrames(queue as string[], this.limits.maxFrameBytes))
+        this.transport.send(message)
+    }
     this.heartbeat.sent()
     // LL-LIMIT-3: a client that cannot keep up is cut off; it resumes and catches up by replay.
     if (!this.closing && (this.transport.bufferedBytes?.() ?? 0) > this.limits.maxBufferedBytes) {
@@ -183,25 +186,6 @@ export class ServerConnection {
     this.queue.push(payload)
     if (typeof payload === 'string') this.queuedBytes += payload.length
     if (this.queue.length >= MAX_BATCH_FRAMES || this.queuedBytes >= this.limits.maxFrameBytes) this.flush()
-  }
-
-  private writeBatches(texts: string[]): void {
-    let batch: string[] = []
-    let bytes = 2
-    for (const text of texts) {
-      if (batch.length > 0 && bytes + text.length + 1 > this.limits.maxFrameBytes) {
-        this.writeBatch(batch)
-        batch = []
-        bytes = 2
-      }
-      batch.push(text)
-      bytes += text.length + 1
-    }
-    this.writeBatch(batch)
-  }
-
-  private writeBatch(batch: string[]): void {
-    this.transport.send(batch.length === 1 ? (batch[0] as string) : `[${batch.join(',')}]`)
   }
 
   private end(info: CloseInfo, closeTransport: boolean): void {

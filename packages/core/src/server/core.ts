@@ -2,8 +2,9 @@
  * The server's shared state and the operations every part of it uses: appending to streams,
  * presence, the session phase machine's effects, and freeing what a session held.
  */
-import { CloseCode, type ServerBye } from '@lifeline/protocol'
+import { CloseCode, exceedsBytes, type ServerBye } from '@lifeline/protocol'
 import { Emitter } from '../emitter.js'
+import { MessageTooLargeError } from '../errors.js'
 import type { CloseInfo } from '../transport.js'
 import { FlushScheduler, type ServerConnection } from './connection.js'
 import { MementoSigner } from './memento.js'
@@ -77,9 +78,12 @@ export class ServerCore extends Emitter<ServerEvents> {
     frame: (seq: number) => EntryFrame,
     except?: string,
   ): Promise<StreamEntry> {
+    const max = this.options.maxFrameBytes
     const entry = await this.options.store.append(stream, (seq) => {
       const built = frame(seq)
       const text = JSON.stringify(built)
+      // A frame clients would refuse (LL-LIMIT-1) must never enter a log: its replay would fail forever.
+      if (exceedsBytes(text, max)) throw new MessageTooLargeError(text.length, max)
       return except === undefined ? { frame: built, text } : { frame: built, text, except }
     })
     this.options.bus.publish(stream, entry)
