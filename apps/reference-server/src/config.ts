@@ -65,7 +65,11 @@ const SETTINGS = {
     env: 'ALLOWED_ORIGINS',
     describe: 'comma-separated origins allowed to connect (default: any)',
   },
-  demoDir: { flag: 'demo-dir', env: 'DEMO_DIR', describe: 'directory of the built demo (default: apps/demo/dist)' },
+  demoDir: {
+    flag: 'demo-dir',
+    env: 'DEMO_DIR',
+    describe: 'directory of the built demo (default: apps/demo/dist)',
+  },
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', describe: `${LOG_LEVELS.join('|')} (default info)` },
 } satisfies Record<keyof Config, Setting>
 
@@ -116,7 +120,8 @@ function integer(raw: string, name: string, min: number, max: number): number {
   const text = raw.trim()
   if (!/^\d+$/.test(text)) throw new ConfigError(`${name} must be a whole number, got ${JSON.stringify(raw)}`)
   const value = Number(text)
-  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`)
+  if (value < min || value > max)
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`)
   return value
 }
 
@@ -167,7 +172,8 @@ export function parseConfig(
 
   const hostRaw = read('host')
   const host = hostRaw === undefined ? '127.0.0.1' : hostRaw.value.trim()
-  if (host === '' || /\s/.test(host)) throw new ConfigError(`${hostRaw?.name ?? 'host'} must be a host name or address`)
+  if (host === '' || /\s/.test(host))
+    throw new ConfigError(`${hostRaw?.name ?? 'host'} must be a host name or address`)
 
   const secretRaw = read('secret')
   if (secretRaw !== undefined && Buffer.byteLength(secretRaw.value, 'utf8') < MIN_SECRET_BYTES) {

@@ -26,10 +26,23 @@ export class Emitter<Events extends Record<string, unknown>> {
     return count
   }
 
+  /**
+   * Calls every listener. One that throws does not stop the others, nor the caller (a throwing message
+   * listener must not cost the entries after it); its error is rethrown on its own, as a browser
+   * reports an event listener's error.
+   */
   protected emit<K extends keyof Events>(event: K, value: Events[K]): void {
     const set = this.listeners.get(event)
     if (set === undefined) return
-    for (const listener of [...set]) (listener as (value: Events[K]) => void)(value)
+    for (const listener of [...set]) {
+      try {
+        ;(listener as (value: Events[K]) => void)(value)
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error
+        })
+      }
+    }
   }
 
   protected removeAllListeners(): void {

@@ -5,6 +5,7 @@
 import {
   CloseCode,
   DEFAULT_MAX_FRAME_BYTES,
+  exceedsBytes,
   type Hello,
   type Joined,
   type PresenceEvent,
@@ -96,6 +97,9 @@ export interface SendOptions {
 }
 
 const TOPIC_PATTERN = /^[!-~]{1,200}$/
+const ID_PATTERN = /^[!-~]{1,128}$/
+/** Room for the send frame around its data: type, seq, id and topic members. */
+const SEND_OVERHEAD = 64
 
 export class LifelineClient extends Emitter<ClientEvents> {
   private readonly options: ResolvedClientOptions
@@ -117,6 +121,10 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private attempts = 0
   private nextId = 1
   private stopEnvironment: (() => void) | undefined
+  private readonly events: ConnectionEvent[] = []
+  private dispatching = false
+  /** Leaves sent and not yet answered: their `unjoined` must not undo a later join (LL-TOPIC-4). */
+  private readonly leavesSent = new Map<string, number>()
 
   constructor(options: ClientOptions) {
     super()
@@ -193,8 +201,13 @@ export class LifelineClient extends Emitter<ClientEvents> {
     this.stopEnvironment = environment.subscribe({
       online: () => this.dispatch({ type: 'online' }),
       offline: () => this.dispatch({ type: 'offline' }),
-      visible: () => this.connection?.ping(),
-      hidden: () => this.flushAcks(),
+      visible: () => {
+        if (this.state.status === 'open') this.connection?.ping() // LL-HELLO-1: nothing before welcome
+      },
+      hidden: () => {
+        this.flushAcks()
+        this.persist()
+      },
     })
     this.dispatch({ type: 'connect', online: environment.isOnline() })
   }
@@ -212,24 +225,33 @@ export class LifelineClient extends Emitter<ClientEvents> {
     if (this.state.status === 'closed') {
       return Promise.reject(new ConnectionClosedError('the client is closed', 1000))
     }
-    const json = JSON.stringify(data)
+    let json: string | undefined
+    try {
+      json = JSON.stringify(data)
+    } catch (cause) {
+      return Promise.reject(new TypeError('data must be a JSON value', { cause }))
+    }
     if (json === undefined) return Promise.reject(new TypeError('data must be a JSON value'))
     if (options.topic !== undefined && !TOPIC_PATTERN.test(options.topic)) {
       return Promise.reject(new TypeError(`invalid topic ${JSON.stringify(options.topic)}`))
     }
+    if (options.id !== undefined && !ID_PATTERN.test(options.id)) {
+      return Promise.reject(new TypeError('a message id is 1-128 printable ASCII characters (LL-FRAME-8)'))
+    }
     const id = options.id ?? `${this.options.idPrefix}.${this.nextId++}`
-    const bytes = json.length + id.length + (options.topic?.length ?? 0) + 64
-    if (bytes > this.maxFrameBytes) return Promise.reject(new MessageTooLargeError(bytes, this.maxFrameBytes))
+    const tooLarge = this.tooLarge(json, id, options.topic) // LL-SEND-6: refused here, never sent
+    if (tooLarge !== undefined) return Promise.reject(tooLarge)
+    const encoded = json
     return new Promise<void>((resolve, reject) => {
       const message: OutgoingMessage = {
         id,
         topic: options.topic,
         data,
-        json,
+        json: encoded,
         seq: 0,
         settle: (error) => (error === undefined ? resolve() : reject(error)),
       }
-      let dropped: OutgoingMessage | undefined
+      let dropped: OutgoingMessage[]
       try {
         dropped = this.outbox.add(message)
       } catch (error) {
@@ -237,7 +259,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
         reject(error)
         return
       }
-      if (dropped !== undefined) this.dropOverflow(dropped)
+      for (const victim of dropped) this.dropOverflow(victim)
       this.emit('pending', this.outbox.size)
       if (this.state.status === 'open') this.flushOutbox()
     })
@@ -259,10 +281,31 @@ export class LifelineClient extends Emitter<ClientEvents> {
     if (!this.topics.unwant(topic)) return
     this.joinsSent.delete(topic)
     this.inbox.forget(topic)
-    if (this.state.status === 'open') this.connection?.send({ type: 'leave', topic })
+    if (this.state.status === 'open') this.sendLeave(topic)
   }
 
+  private sendLeave(topic: string): void {
+    if (this.connection === undefined) return
+    this.leavesSent.set(topic, (this.leavesSent.get(topic) ?? 0) + 1)
+    this.connection.send({ type: 'leave', topic })
+  }
+
+  /**
+   * Runs one event through the machine and performs its effects. An effect that raises another event
+   * (a dial failing at once) queues it, so every transition completes, and is reported, in order.
+   */
   private dispatch(event: ConnectionEvent): void {
+    this.events.push(event)
+    if (this.dispatching) return
+    this.dispatching = true
+    try {
+      for (let next = this.events.shift(); next !== undefined; next = this.events.shift()) this.step(next)
+    } finally {
+      this.dispatching = false
+    }
+  }
+
+  private step(event: ConnectionEvent): void {
     const previous = this.state
     const [next, effects] = transition(previous, event, this.options)
     this.state = next
@@ -320,7 +363,14 @@ export class LifelineClient extends Emitter<ClientEvents> {
   }
 
   private async sendHello(connection: ClientConnection): Promise<void> {
-    const auth = typeof this.options.auth === 'function' ? await this.options.auth() : this.options.auth
+    let auth: unknown
+    try {
+      auth = typeof this.options.auth === 'function' ? await this.options.auth() : this.options.auth
+    } catch (error) {
+      // LL-AUTH-4: no credentials, no attempt: fail it now and try again after the backoff.
+      this.emit('error', error instanceof Error ? error : new Error(String(error)))
+      return connection.close(1000, 'auth failed')
+    }
     if (connection !== this.connection || connection.isEnded) return
     const failures = this.state.status === 'connecting' ? this.state.failures : 0
     const hello: Hello = {
@@ -344,7 +394,9 @@ export class LifelineClient extends Emitter<ClientEvents> {
     this.connection = undefined
     this.ackTimer.clear()
     this.inbox.takeAcks() // the next hello carries the cursors instead
+    this.persist() // so a reload before that hello does not deliver them again
     this.joinsSent.clear()
+    this.leavesSent.clear()
     this.outbox.connectionLost()
     this.topics.connectionLost()
     if (bye?.code === CloseCode.SESSION_REPLACED || (bye !== undefined && !bye.reconnect)) {
@@ -361,7 +413,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
       frame.type !== 'bye' &&
       frame.type !== 'ping'
     ) {
-      return // LL-HELLO-2: nothing but welcome or bye comes first; a conforming server sends nothing else
+      // LL-HELLO-2, LL-FRAME-7: nothing but welcome or bye comes first; drop the link rather than guess.
+      return connection.refuse(`${frame.type} before welcome`)
     }
     switch (frame.type) {
       case 'welcome':
@@ -396,11 +449,20 @@ export class LifelineClient extends Emitter<ClientEvents> {
         this.topics.failed(frame.topic, frame.code, frame.reason)
         return this.emit('joinError', { topic: frame.topic, code: frame.code, reason: frame.reason })
       }
-      case 'unjoined':
-        this.joinsSent.delete(frame.topic)
-        this.topics.unwant(frame.topic)
-        this.inbox.forget(frame.topic)
+      case 'unjoined': {
+        const pending = this.leavesSent.get(frame.topic) ?? 0
+        if (frame.code === undefined && pending > 0) {
+          // The answer to a leave we sent; the topic may have been joined again since.
+          if (pending === 1) this.leavesSent.delete(frame.topic)
+          else this.leavesSent.set(frame.topic, pending - 1)
+          if (this.topics.has(frame.topic)) return
+        } else {
+          this.joinsSent.delete(frame.topic)
+          this.topics.unwant(frame.topic)
+          this.inbox.forget(frame.topic)
+        }
         return this.emit('unjoined', { topic: frame.topic, code: frame.code, reason: frame.reason })
+      }
       case 'memento':
         this.memento = frame.memento
         return this.persist()
@@ -423,6 +485,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
     this.memento = frame.memento // LL-MEMENTO-1
     if (frame.am !== undefined) this.appMemento = frame.am
     this.maxFrameBytes = frame.limits.maxFrameBytes
+    // Sends queued before this welcome were checked against a limit we now know.
+    this.outbox.discardQueued((message) => this.tooLarge(message.json, message.id, message.topic))
     if (frame.resumed)
       this.outbox.resumed(frame.ackedSeq) // LL-RESUME-5
     else {
@@ -467,14 +531,20 @@ export class LifelineClient extends Emitter<ClientEvents> {
     // LL-TOPIC-6: a new session joins again what the app had joined, filtered by the app.
     const rejoin = this.options.rejoin
     if (rejoin === undefined || wanted.length === 0) return this.sendJoins(wanted)
-    void Promise.resolve(rejoin(wanted)).then(
-      (chosen) => {
-        const keep = new Set(chosen)
-        for (const topic of wanted) if (!keep.has(topic)) this.leave(topic)
-        this.sendJoins(wanted.filter((topic) => keep.has(topic)))
-      },
-      (error: unknown) => this.emit('error', error instanceof Error ? error : new Error(String(error))),
-    )
+    Promise.resolve()
+      .then(() => rejoin(wanted))
+      .then(
+        (chosen) => {
+          const keep = new Set(chosen)
+          for (const topic of wanted) {
+            if (keep.has(topic)) continue
+            this.topics.unwant(topic) // a new session never had it: nothing to leave on the server
+            this.inbox.forget(topic)
+          }
+          this.sendJoins(wanted.filter((topic) => keep.has(topic)))
+        },
+        (error: unknown) => this.emit('error', error instanceof Error ? error : new Error(String(error))),
+      )
   }
 
   private sendJoins(topics: readonly string[]): void {
@@ -490,7 +560,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
 
   private joined(frame: Joined): void {
     this.joinsSent.delete(frame.topic)
-    if (!this.topics.joined(frame)) return
+    // Left while the server decided the join: leave again, or the session stays a member.
+    if (!this.topics.joined(frame)) return this.sendLeave(frame.topic)
     this.inbox.setCursor(frame.topic, frame.seq) // LL-TOPIC-2: entries after seq follow
     this.emit('joined', { topic: frame.topic, recovered: frame.recovered })
   }
@@ -523,6 +594,12 @@ export class LifelineClient extends Emitter<ClientEvents> {
         connection.send(message.topic === undefined ? frame : { ...frame, topic: message.topic })
       }
     }
+  }
+
+  /** LL-SEND-6: a frame over the server's limit in UTF-8 is refused locally. */
+  private tooLarge(json: string, id: string, topic: string | undefined): MessageTooLargeError | undefined {
+    const budget = this.maxFrameBytes - SEND_OVERHEAD - id.length - (topic?.length ?? 0)
+    return exceedsBytes(json, budget) ? new MessageTooLargeError(json.length, this.maxFrameBytes) : undefined
   }
 
   private dropOverflow(message: OutgoingMessage): void {

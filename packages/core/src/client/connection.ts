@@ -120,6 +120,11 @@ export class ClientConnection {
     for (const message of packFrames(frames, this.maxFrameBytes)) this.write(message)
   }
 
+  /** The server broke the protocol (a frame out of place): drop the link as after a corrupt frame. */
+  refuse(reason: string): void {
+    this.protocolError(new ProtocolError('invalid', reason))
+  }
+
   ping(): void {
     this.send({ type: 'ping', id: ++this.pingId })
   }

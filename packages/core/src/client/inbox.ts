@@ -15,8 +15,8 @@ export interface AckFrame {
 
 export class Inbox {
   private readonly cursors = new Map<string, number>()
-  /** Streams with deliveries not yet acked, and how many entries are waiting. */
-  private readonly unacked = new Map<string, number>()
+  /** Per stream with deliveries not yet acked: the seq to ack and how many entries wait for it. */
+  private readonly unacked = new Map<string, { seq: number; count: number }>()
   private unackedCount = 0
 
   constructor(private readonly ackEvery: number) {}
@@ -33,7 +33,12 @@ export class Inbox {
   /** Records a delivered entry; returns true when enough are waiting to ack at once. */
   delivered(stream: string, seq: number): boolean {
     this.cursors.set(stream, seq)
-    this.unacked.set(stream, seq)
+    const waiting = this.unacked.get(stream)
+    if (waiting === undefined) this.unacked.set(stream, { seq, count: 1 })
+    else {
+      waiting.seq = seq
+      waiting.count++
+    }
     this.unackedCount++
     return this.unackedCount >= this.ackEvery
   }
@@ -45,7 +50,7 @@ export class Inbox {
   /** The ack frames to send now, one per stream (LL-ACK-1). */
   takeAcks(): AckFrame[] {
     const acks: AckFrame[] = []
-    for (const [stream, seq] of this.unacked) {
+    for (const [stream, { seq }] of this.unacked) {
       acks.push(stream === DIRECT ? { type: 'ack', seq } : { type: 'ack', seq, topic: stream })
     }
     this.unacked.clear()
@@ -53,14 +58,17 @@ export class Inbox {
     return acks
   }
 
-  /** Sets a stream's cursor (a join's starting point, LL-TOPIC-2), dropping unacked state for it. */
+  /** Sets a stream's cursor (a join's starting point, LL-TOPIC-2), even below the current one. */
   setCursor(stream: string, seq: number): void {
     this.cursors.set(stream, seq)
   }
 
   forget(stream: string): void {
     this.cursors.delete(stream)
-    if (this.unacked.delete(stream)) this.unackedCount = Math.max(0, this.unackedCount - 1)
+    const waiting = this.unacked.get(stream)
+    if (waiting === undefined) return
+    this.unacked.delete(stream)
+    this.unackedCount -= waiting.count
   }
 
   /** A new session: the direct stream starts again from 1 (LL-RESUME-6); topic cursors are kept for `join.from`. */

@@ -53,9 +53,9 @@ export class Outbox {
     return this.totalBytes
   }
 
-  /** Adds a send; returns the message the overflow policy dropped, if any. Throws when refused. */
-  add(message: OutgoingMessage): OutgoingMessage | undefined {
-    let dropped: OutgoingMessage | undefined
+  /** Adds a send; returns the messages the overflow policy dropped. Throws when it refuses this one. */
+  add(message: OutgoingMessage): OutgoingMessage[] {
+    const dropped: OutgoingMessage[] = []
     const bytes = message.json.length
     while (this.size + 1 > this.limits.maxMessages || this.totalBytes + bytes > this.limits.maxBytes) {
       const victim = this.victim()
@@ -66,11 +66,23 @@ export class Outbox {
         )
       }
       this.remove(victim)
-      dropped = victim
+      dropped.push(victim)
     }
     this.items.push(message)
     this.totalBytes += bytes
     return dropped
+  }
+
+  /** Removes queued (never sent) messages that `refuse` returns an error for, settling them with it. */
+  discardQueued(refuse: (message: OutgoingMessage) => Error | undefined): void {
+    for (let i = this.head + this.inFlight; i < this.items.length; i++) {
+      const message = this.items[i] as OutgoingMessage
+      const error = refuse(message)
+      if (error === undefined) continue
+      this.items.splice(i--, 1)
+      this.totalBytes -= message.json.length
+      message.settle(error)
+    }
   }
 
   /** The queued messages to send now, in order, numbered for the session (LL-SEND-1). */

@@ -1,0 +1,305 @@
+/**
+ * The Lifeline demo: a chat room where dropping the connection loses nothing. Pull the connection
+ * ("Drop connection") or the network ("Go offline"), keep typing, and watch every message arrive
+ * exactly once when the link comes back, while the others see you `away` rather than gone.
+ */
+import {
+  browserEnvironment,
+  type ClientStatus,
+  createClient,
+  type LifelineClient,
+  type SessionEvent,
+  webStorage,
+} from '@lifeline/core'
+import { wsTransport } from '@lifeline/ws'
+import { offlineSwitch } from './offline'
+import './style.css'
+
+const ROOM = 'room:lobby'
+const NAME_KEY = 'lifeline-demo.name'
+const MAX_LOG = 60
+
+/** What the reference server publishes for each chat message. */
+interface ChatMessage {
+  readonly id: string
+  readonly from: string
+  readonly text: string
+  readonly at: number
+}
+
+function element<T extends HTMLElement>(testId: string): T {
+  const found = document.querySelector<T>(`[data-testid="${testId}"]`)
+  if (found === null) throw new Error(`missing [data-testid="${testId}"]`)
+  return found
+}
+
+const ui = {
+  me: element('me'),
+  status: element('status'),
+  session: element('session'),
+  pending: element('pending'),
+  drop: element<HTMLButtonElement>('drop'),
+  offline: element<HTMLInputElement>('offline'),
+  nameForm: element<HTMLFormElement>('name-form'),
+  name: element<HTMLInputElement>('name'),
+  nameError: element('name-error'),
+  messages: element<HTMLUListElement>('messages'),
+  outbox: element<HTMLUListElement>('outbox'),
+  composer: element<HTMLFormElement>('composer'),
+  input: element<HTMLInputElement>('input'),
+  presence: element<HTMLUListElement>('presence'),
+  log: element<HTMLOListElement>('log'),
+  login: document.getElementById('login') as HTMLElement,
+  chat: document.getElementById('chat') as HTMLElement,
+}
+
+/** The Lifeline endpoint on this page's own server. */
+function endpoint(): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
+  return `${scheme}//${location.host}/lifeline`
+}
+
+function isChatMessage(data: unknown): data is ChatMessage {
+  const m = data as Partial<ChatMessage> | null
+  return typeof m?.id === 'string' && typeof m.from === 'string' && typeof m.text === 'string'
+}
+
+function nameOf(meta: unknown, fallback: string): string {
+  const name = (meta as { name?: unknown } | null | undefined)?.name
+  return typeof name === 'string' ? name : fallback
+}
+
+function validName(raw: string): string | undefined {
+  const name = raw.trim()
+  const length = [...name].length
+  return length >= 1 && length <= 32 ? name : undefined
+}
+
+function log(text: string, kind = 'info'): void {
+  const item = document.createElement('li')
+  item.className = kind
+  const time = document.createElement('time')
+  time.textContent = new Date().toLocaleTimeString()
+  item.append(time, ` ${text}`)
+  ui.log.prepend(item)
+  while (ui.log.children.length > MAX_LOG) ui.log.lastElementChild?.remove()
+}
+
+function statusText(status: ClientStatus, waitingUntil: number): string {
+  switch (status.type) {
+    case 'idle':
+      return 'idle'
+    case 'connecting':
+      return status.attempt === 0 ? 'connecting' : `connecting (attempt ${status.attempt + 1})`
+    case 'open':
+      return 'open'
+    case 'waiting': {
+      if (status.reason === 'offline') return 'offline'
+      const seconds = Math.max(0, waitingUntil - Date.now()) / 1000
+      return `waiting ${seconds.toFixed(1)}s${status.reason === 'server' ? ' (server asked)' : ''}`
+    }
+    case 'closed':
+      return status.error === undefined ? 'closed' : `closed: ${status.error.message}`
+  }
+}
+
+function sessionText(event: SessionEvent): string {
+  if (event.resumed) return event.recovered ? 'resumed, recovered' : 'resumed, NOT recovered'
+  return event.resumeAsked ? `new session (resume failed: ${event.reason ?? 'unknown'})` : 'new session'
+}
+
+function start(name: string): void {
+  ui.login.hidden = true
+  ui.chat.hidden = false
+  document.title = `${name} · Lifeline demo chat`
+  ui.me.textContent = name
+  ui.me.hidden = false
+
+  const offline = offlineSwitch(browserEnvironment())
+  const client: LifelineClient = createClient({
+    transport: offline.wrap(wsTransport(endpoint(), { probe: true })),
+    auth: { name },
+    storage: webStorage(sessionStorage), // a reload resumes the same session
+    environment: offline.environment,
+  })
+
+  // Connection state, with a countdown while waiting.
+  let waitingUntil = 0
+  let countdown: ReturnType<typeof setInterval> | undefined
+  let session: SessionEvent | undefined
+  const renderStatus = (): void => {
+    const status = client.status
+    ui.status.textContent = statusText(status, waitingUntil)
+    ui.status.dataset.state = status.type
+    ui.drop.disabled = status.type !== 'open'
+    const attempts = `reconnect attempts: ${client.reconnectAttempts}`
+    ui.session.textContent = session === undefined ? attempts : `${sessionText(session)} · ${attempts}`
+  }
+  client.on('status', (status) => {
+    clearInterval(countdown)
+    countdown = undefined
+    if (status.type === 'waiting' && status.reason !== 'offline') {
+      waitingUntil = Date.now() + status.delayMs
+      if (status.delayMs > 0) countdown = setInterval(renderStatus, 100)
+    }
+    if (status.type === 'closed') {
+      log(`connection closed${status.error === undefined ? '' : `: ${status.error.message}`}`, 'bad')
+    }
+    renderStatus()
+  })
+
+  client.on('session', (event) => {
+    session = event
+    renderStatus()
+    ui.session.dataset.resumed = String(event.resumed)
+    ui.session.dataset.recovered = String(event.recovered)
+    if (event.resumed)
+      log(
+        event.recovered ? 'resumed: nothing lost' : 'resumed, but some entries were lost',
+        event.recovered ? 'good' : 'bad',
+      )
+    else
+      log(
+        event.resumeAsked
+          ? `could not resume (${event.reason ?? 'unknown'}): new session`
+          : 'connected: new session',
+      )
+  })
+  client.on('unrecovered', (event) =>
+    log(`session not recovered (${event.reason}): messages may be missing above`, 'bad'),
+  )
+
+  // Pending sends: the badge, and the messages themselves, greyed, until the server has them.
+  client.on('pending', (count) => {
+    ui.pending.textContent = `${count} pending`
+    ui.pending.dataset.count = String(count)
+    ui.pending.hidden = count === 0
+  })
+
+  // Messages: each exactly once, in the room's order.
+  client.on('message', (message) => {
+    if (message.topic !== ROOM || !isChatMessage(message.data)) return
+    const chat = message.data
+    const item = document.createElement('li')
+    item.dataset.id = chat.id
+    item.dataset.from = chat.from
+    if (chat.from === name) item.classList.add('mine')
+    item.title = new Date(chat.at).toLocaleString()
+    const from = document.createElement('strong')
+    from.textContent = chat.from
+    item.append(from, `: ${chat.text}`)
+    ui.messages.append(item)
+    item.scrollIntoView({ block: 'nearest' })
+  })
+
+  // Presence: who is in the room, online or away.
+  const renderPresence = (): void => {
+    const members = [...client.members(ROOM)].sort(([, a], [, b]) =>
+      nameOf(a.meta, '').localeCompare(nameOf(b.meta, '')),
+    )
+    ui.presence.replaceChildren(
+      ...members.map(([sid, member]) => {
+        const item = document.createElement('li')
+        const memberName = nameOf(member.meta, sid)
+        item.dataset.sid = sid
+        item.dataset.name = memberName
+        item.dataset.state = member.state
+        item.className = member.state
+        const label = document.createElement('span')
+        label.textContent = sid === client.sid ? `${memberName} (you)` : memberName
+        const state = document.createElement('em')
+        state.textContent = member.state
+        item.append(label, ' ', state)
+        return item
+      }),
+    )
+  }
+  client.on('joined', (event) => {
+    if (event.topic !== ROOM) return
+    renderPresence()
+    log(event.recovered === false ? 'rejoined #lobby (history not recovered)' : 'in #lobby')
+  })
+  client.on('presence', (change) => {
+    if (change.topic !== ROOM) return
+    renderPresence()
+    if (change.sid === client.sid) return
+    const who = nameOf(change.meta, change.sid)
+    const what = { joined: 'joined', away: 'is away', reconnected: 'is back', left: 'left' }[change.event]
+    log(`${who} ${what}`, change.event === 'away' ? 'warn' : 'info')
+  })
+  client.on('joinError', (event) => log(`could not join ${event.topic}: ${event.reason}`, 'bad'))
+  client.on('error', (error) => log(`error: ${error.message}`, 'bad'))
+
+  // Sending: stays pending while offline, delivered exactly once when back.
+  ui.composer.addEventListener('submit', (event) => {
+    event.preventDefault()
+    const text = ui.input.value.trim()
+    if (text === '') return
+    ui.input.value = ''
+    const item = document.createElement('li')
+    item.textContent = text
+    ui.outbox.append(item)
+    client.send({ text }, { topic: ROOM }).then(
+      () => item.remove(),
+      (error: unknown) => {
+        item.classList.add('failed')
+        item.textContent = `${text} (not sent: ${error instanceof Error ? error.message : String(error)})`
+      },
+    )
+  })
+
+  // Drop connection: the server kills our socket without a close frame; the client resumes by itself.
+  const drop = async (): Promise<boolean> => {
+    const sid = client.sid
+    if (client.status.type !== 'open' || sid === undefined) return false
+    try {
+      const response = await fetch(`/demo/drop?sid=${encodeURIComponent(sid)}`, { method: 'POST' })
+      return response.status === 204
+    } catch {
+      return false
+    }
+  }
+  ui.drop.addEventListener('click', () => {
+    log('dropping the connection (server side, no close frame)', 'warn')
+    void drop()
+  })
+
+  // Go offline: the environment says offline, no dial succeeds, and the live connection is dropped.
+  ui.offline.disabled = false
+  ui.offline.addEventListener('change', () => {
+    const on = ui.offline.checked
+    document.body.classList.toggle('is-offline', on)
+    offline.set(on)
+    if (!on) {
+      log('back online', 'good')
+      return
+    }
+    log('offline: messages will wait', 'warn')
+    void drop().then((dropped) => {
+      if (!dropped) offline.cutTainted() // no server drop possible: cut our side of the link instead
+    })
+  })
+
+  client.connect()
+  client.join(ROOM).catch((error: unknown) => log(`could not join: ${String(error)}`, 'bad'))
+  renderStatus()
+}
+
+// The name: asked once per tab, remembered in sessionStorage like the session itself.
+const remembered = validName(sessionStorage.getItem(NAME_KEY) ?? '')
+if (remembered !== undefined) start(remembered)
+else {
+  ui.login.hidden = false
+  ui.name.focus()
+  ui.nameForm.addEventListener('submit', (event) => {
+    event.preventDefault()
+    const name = validName(ui.name.value)
+    if (name === undefined) {
+      ui.nameError.textContent = 'A name is 1 to 32 characters.'
+      ui.nameError.hidden = false
+      return
+    }
+    sessionStorage.setItem(NAME_KEY, name)
+    start(name)
+  })
+}

@@ -1,0 +1,73 @@
+/**
+ * The demo chat application, as LifelineServer hooks: who you are (a name), which rooms you may join
+ * (`room:*`), and what a chat message is (`{ text }`, published to the room with its id).
+ */
+import type { Identity, IncomingMessage, LifelineServer, SessionHandle } from '@lifeline/core/server'
+
+export const MAX_NAME_LENGTH = 32
+export const MAX_TEXT_LENGTH = 500
+export const ROOM_PREFIX = 'room:'
+
+/** What every subscriber of a room receives for each chat message. */
+export interface ChatMessage {
+  /** The client's message id: unique per client, the same on every redelivery. */
+  readonly id: string
+  readonly from: string
+  readonly text: string
+  /** Milliseconds since the epoch, when the server processed it. */
+  readonly at: number
+}
+
+/** Letters, marks, digits, punctuation, symbols and spaces: no control or format characters. */
+const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]+$/u
+
+const length = (text: string): number => [...text].length
+
+/** hello.auth is `{ name }`: 1 to 32 printable characters once trimmed. Throws to refuse. */
+export function authenticate(auth: unknown): Identity {
+  const name = (auth as { name?: unknown } | null | undefined)?.name
+  if (typeof name !== 'string') throw new Error('auth must be { name: string }')
+  const trimmed = name.trim()
+  if (length(trimmed) < 1 || length(trimmed) > MAX_NAME_LENGTH) {
+    throw new Error(`name must be 1 to ${MAX_NAME_LENGTH} characters`)
+  }
+  if (!PRINTABLE.test(trimmed)) throw new Error('name must be printable characters')
+  return { subject: trimmed, meta: { name: trimmed } }
+}
+
+export function isRoom(topic: string): boolean {
+  return topic.startsWith(ROOM_PREFIX) && topic.length > ROOM_PREFIX.length
+}
+
+export function onJoin(topic: string): boolean {
+  return isRoom(topic)
+}
+
+function nameOf(session: SessionHandle): string {
+  const name = (session.meta as { name?: unknown } | undefined)?.name
+  return typeof name === 'string' ? name : session.subject
+}
+
+/** Validates a chat message; throws (the client's send is rejected, LL-SEND-5) when it is not one. */
+export function chatText(message: IncomingMessage, session: SessionHandle): string {
+  const { topic, data } = message
+  if (topic === undefined || !isRoom(topic)) throw new Error('messages go to a room:* topic')
+  if (!session.topics.has(topic)) throw new Error(`join ${topic} before writing to it`)
+  const text = (data as { text?: unknown } | null | undefined)?.text
+  if (typeof text !== 'string') throw new Error('data must be { text: string }')
+  const trimmed = text.trim()
+  if (length(trimmed) < 1 || length(trimmed) > MAX_TEXT_LENGTH) {
+    throw new Error(`text must be 1 to ${MAX_TEXT_LENGTH} characters`)
+  }
+  return trimmed
+}
+
+/** The onMessage hook: publishes the message to its room, then the client gets its ack (LL-SEND-4). */
+export function chatHandler(server: () => LifelineServer, now: () => number = Date.now) {
+  return async (message: IncomingMessage, session: SessionHandle): Promise<void> => {
+    const text = chatText(message, session)
+    const topic = message.topic as string
+    const chat: ChatMessage = { id: message.id, from: nameOf(session), text, at: now() }
+    await server().publish(topic, chat)
+  }
+}

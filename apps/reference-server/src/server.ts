@@ -1,0 +1,230 @@
+/**
+ * Wires the reference server together: one http.Server carrying the demo, health, metrics and the
+ * Lifeline WebSocket endpoint, a LifelineServer running the chat app, logs and metrics on its events.
+ */
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http'
+import { createRequire } from 'node:module'
+import type { AddressInfo } from 'node:net'
+import { dirname, join, resolve } from 'node:path'
+import type { Duplex } from 'node:stream'
+import { createServer, type LifelineServer } from '@lifeline/core/server'
+import { wsServerTransport } from '@lifeline/ws/server'
+import { authenticate, chatHandler, onJoin } from './app.js'
+import { type Config, defaultDemoDir, parseConfig } from './config.js'
+import { createRequestHandler } from './http.js'
+import { createLogger, type LineSink, type Logger } from './logger.js'
+import { createMetrics } from './metrics.js'
+
+export const LIFELINE_PATH = '/lifeline'
+
+export interface StartOptions {
+  /** Where the JSON logs go. Default: stdout. */
+  readonly logSink?: LineSink
+  /** Where the missing-secret warning goes. Default: stderr. */
+  readonly warnSink?: LineSink
+}
+
+export interface RunningServer {
+  /** `http://host:port/`, the demo's address. */
+  readonly url: string
+  readonly port: number
+  readonly host: string
+  readonly lifeline: LifelineServer
+  readonly http: Server
+  readonly logger: Logger
+  /** Graceful stop: clients told to come back later (4200 GOING_AWAY), then the HTTP server closes. */
+  close(): Promise<void>
+}
+
+/** How to write host:port in a URL someone can open. */
+export function displayHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return 'localhost'
+  return host.includes(':') ? `[${host}]` : host
+}
+
+const SECRET_WARNING = [
+  '',
+  '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+  '!!  WARNING: no LIFELINE_SECRET (or --secret) set. Using a random secret for this process.',
+  '!!  Mementos will NOT survive a restart: after a restart or deploy every client starts a',
+  '!!  new session and nothing is recovered. Set a secret of at least 32 bytes in production,',
+  '!!  for example: LIFELINE_SECRET="$(openssl rand -base64 48)"',
+  '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+  '',
+].join('\n')
+
+/** Starts the server; `config` overrides the defaults (`parseConfig([], {})`). */
+export async function startServer(
+  config: Partial<Config> = {},
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  const settings: Config = { ...parseConfig([], {}), ...config }
+  const logger = createLogger(settings.logLevel, options.logSink)
+  const demoDir = locateDemo(settings.demoDir)
+  const demoBuilt = existsSync(join(demoDir, 'index.html'))
+  if (!demoBuilt) {
+    logger.warn('demo not built: / will answer 503', {
+      demoDir,
+      hint: 'pnpm --filter @lifeline/demo build',
+    })
+  }
+
+  let secret = settings.secret
+  if (secret === undefined) {
+    secret = randomBytes(32).toString('base64')
+    ;(options.warnSink ?? process.stderr).write(`${SECRET_WARNING}\n`)
+    logger.warn('no secret configured: mementos will not survive a restart')
+  }
+
+  let lifeline: LifelineServer | undefined
+  const server = (): LifelineServer => lifeline as LifelineServer
+  lifeline = createServer({
+    secret,
+    graceMs: settings.graceMs,
+    heartbeatMs: settings.heartbeatMs,
+    heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+    authenticate,
+    onJoin,
+    onMessage: chatHandler(server),
+  })
+  const metrics = createMetrics(lifeline)
+  const stopLogging = logEvents(lifeline, logger)
+
+  const http = createHttpServer()
+  const transport = wsServerTransport({
+    server: http,
+    path: LIFELINE_PATH,
+    ...(settings.allowedOrigins === undefined ? {} : { allowedOrigins: [...settings.allowedOrigins] }),
+  })
+  let draining = false
+  const startedAt = Date.now()
+  http.on(
+    'request',
+    createRequestHandler({
+      lifeline,
+      registry: metrics.registry,
+      probe: transport,
+      lifelinePath: LIFELINE_PATH,
+      demoDir,
+      demoBuilt,
+      allowedOrigins: settings.allowedOrigins,
+      logger,
+      startedAt,
+      draining: () => draining,
+    }),
+  )
+  // The transport takes upgrades on its path; refuse the rest instead of leaving them hanging.
+  let stopped = false
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    const raw = req.url ?? '/'
+    const path = raw.split('?', 1)[0]
+    if (path === LIFELINE_PATH && !stopped) return
+    socket.on('error', () => {})
+    socket.end(
+      `HTTP/1.1 ${path === LIFELINE_PATH ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+    )
+  })
+  await lifeline.attach(transport)
+  await new Promise<void>((done, fail) => {
+    const onError = (error: Error) => fail(error)
+    http.once('error', onError)
+    http.listen(settings.port, settings.host, () => {
+      http.off('error', onError)
+      done()
+    })
+  })
+  http.on('error', (error) => logger.error('http server error', { error }))
+
+  const port = (http.address() as AddressInfo).port
+  const url = `http://${displayHost(settings.host)}:${port}/`
+  logger.info('listening', {
+    url,
+    host: settings.host,
+    port,
+    websocket: `${url.replace(/^http/, 'ws').replace(/\/$/, '')}${LIFELINE_PATH}`,
+    demoDir,
+    graceMs: settings.graceMs,
+    heartbeatMs: settings.heartbeatMs,
+    heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+    allowedOrigins: settings.allowedOrigins ?? 'any',
+  })
+
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      draining = true
+      logger.info('shutting down', { sessions: server().stats.sessions })
+      try {
+        stopped = true // shutdown() detaches the transport synchronously: later upgrades are ours to refuse
+        await server().shutdown({ retryAfterMs: 1000, jitterMs: 5000 })
+      } finally {
+        stopLogging()
+        metrics.detach()
+        await closeHttp(http)
+        logger.info('stopped')
+      }
+    })()
+    return closing
+  }
+
+  return { url, port, host: settings.host, lifeline, http, logger, close }
+}
+
+/**
+ * The demo directory. The default (apps/demo/dist next to this file) is also looked up through the
+ * `@lifeline/demo` package, so a server started from an unusual layout still finds a built demo.
+ */
+export function locateDemo(configured: string): string {
+  const dir = resolve(configured)
+  if (existsSync(join(dir, 'index.html')) || dir !== defaultDemoDir()) return dir
+  try {
+    const manifest = createRequire(import.meta.url).resolve('@lifeline/demo/package.json')
+    const candidate = join(dirname(manifest), 'dist')
+    if (existsSync(join(candidate, 'index.html'))) return candidate
+  } catch {
+    // not installed next to us: keep the default, the server says the demo is not built
+  }
+  return dir
+}
+
+function closeHttp(http: Server): Promise<void> {
+  return new Promise<void>((done) => {
+    if (!http.listening) return done()
+    const force = setTimeout(() => http.closeAllConnections(), 3000)
+    force.unref()
+    http.close(() => {
+      clearTimeout(force)
+      done()
+    })
+    http.closeIdleConnections()
+  })
+}
+
+/** One structured line per session lifecycle event; never a memento or credentials. */
+function logEvents(lifeline: LifelineServer, logger: Logger): () => void {
+  const stops = [
+    lifeline.on('session', (e) =>
+      logger.info(e.resumed ? 'session resumed' : 'session opened', {
+        sid: e.sid,
+        subject: e.subject,
+        resumed: e.resumed,
+        recovered: e.recovered,
+        ...(e.reason === undefined ? {} : { reason: e.reason }),
+        attempt: e.attempt,
+        transport: e.transport,
+      }),
+    ),
+    lifeline.on('away', (e) => logger.info('session away', { sid: e.sid, code: e.code })),
+    lifeline.on('end', (e) => logger.info('session ended', { sid: e.sid, reason: e.reason })),
+    lifeline.on('replay', (e) => logger.debug('replay', { sid: e.sid, entries: e.entries })),
+    lifeline.on('refused', (e) =>
+      logger.warn('connection refused', { code: e.code, reason: e.reason, transport: e.transport }),
+    ),
+    lifeline.on('error', (error) => logger.error('lifeline error', { error })),
+  ]
+  return () => {
+    for (const stop of stops) stop()
+  }
+}

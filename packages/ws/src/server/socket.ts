@@ -1,0 +1,60 @@
+/** One accepted `ws` socket as the core's ServerTransportConnection. */
+import { Buffer } from 'node:buffer'
+import type { IncomingMessage } from 'node:http'
+import type { ConnectionInfo, ServerConnectionHandlers, ServerTransportConnection } from '@lifeline/core'
+import WebSocket from 'ws'
+
+/** RFC 6455 lets an application close with 1000 or 3000-4999 only; anything else is reported as 1011. */
+export function closeCode(code: number): number {
+  return code === 1000 || (Number.isInteger(code) && code >= 3000 && code <= 4999) ? code : 1011
+}
+
+/** A close reason must fit in 123 UTF-8 bytes; cut at a character boundary. */
+export function closeReason(reason: string): string {
+  let cut = reason.slice(0, 123)
+  while (Buffer.byteLength(cut) > 123) cut = cut.slice(0, -1)
+  return cut
+}
+
+export function connectionInfo(req: IncomingMessage): ConnectionInfo {
+  const remoteAddress = req.socket.remoteAddress
+  const origin = req.headers.origin
+  return {
+    transport: 'ws',
+    ...(remoteAddress === undefined ? {} : { remoteAddress }),
+    ...(origin === undefined ? {} : { origin }),
+  }
+}
+
+/**
+ * Wires a socket to the core: text messages in, binary ones refused (LL-WS-1), and exactly one close,
+ * however the socket ends (a close frame, a failed link, ws refusing an oversized message with 1009).
+ */
+export function adopt(
+  socket: WebSocket,
+  info: ConnectionInfo,
+  accept: (connection: ServerTransportConnection) => ServerConnectionHandlers,
+  closed: () => void,
+): void {
+  const handlers = accept({
+    info,
+    send: (payload) => {
+      if (socket.readyState !== WebSocket.OPEN) return
+      socket.send(typeof payload === 'string' ? payload : JSON.stringify(payload))
+    },
+    close: (code, reason) => socket.close(closeCode(code), closeReason(reason)),
+    bufferedBytes: () => socket.bufferedAmount,
+    terminate: () => socket.terminate(),
+  })
+  socket.on('message', (data, isBinary) => {
+    if (isBinary)
+      handlers.protocolError('binary messages are not part of the protocol') // LL-WS-1
+    else handlers.message(data.toString())
+  })
+  socket.on('error', () => {}) // always followed by 'close', which is what the core needs
+  socket.once('close', (code, reason) => {
+    closed()
+    // ws reports 1006 when no close frame arrived: the link failed.
+    handlers.close({ code, reason: reason.toString(), clean: code !== 1006 })
+  })
+}

@@ -1,0 +1,183 @@
+import { createServer as createHttpServer } from 'node:http'
+import { createServer } from '@lifeline/core/server'
+import { waitFor } from '@lifeline/testkit'
+import { describe, expect, it } from 'vitest'
+import { WebSocketServer } from 'ws'
+import { type WsServerOptions, type WsServerTransport, wsServerTransport } from '../src/server.js'
+import { closeOf, onCleanup, recorder, upgrade } from './helpers.js'
+
+async function serve(
+  options: Omit<WsServerOptions, 'port' | 'server'> = {},
+): Promise<{ transport: WsServerTransport; url: string; http: string; rec: ReturnType<typeof recorder> }> {
+  const transport = wsServerTransport({ port: 0, ...options })
+  const rec = recorder()
+  await transport.listen(rec.accept)
+  onCleanup(() => transport.close())
+  const host = `127.0.0.1:${transport.port}`
+  return { transport, url: `ws://${host}/lifeline`, http: `http://${host}`, rec }
+}
+
+const head = (url: string) => fetch(url, { method: 'HEAD' })
+
+describe('LL-WS-4: origin allowlist', () => {
+  it('refuses an unlisted origin with 403 before the upgrade, accepts a listed one and non-browsers', async () => {
+    const { url, rec } = await serve({ allowedOrigins: ['https://app.example.com'] })
+    expect((await upgrade(url, { origin: 'https://evil.example.com' })).status).toBe(403)
+    expect((await upgrade(url, { origin: 'null' })).status).toBe(403)
+    expect(rec.accepted).toHaveLength(0)
+    expect((await upgrade(url, { origin: 'https://app.example.com' })).status).toBe(101)
+    expect((await upgrade(url)).status).toBe(101)
+    await waitFor(() => rec.accepted.length === 2, { what: 'two accepted connections' })
+    expect(rec.accepted[0]?.connection.info).toMatchObject({
+      transport: 'ws',
+      origin: 'https://app.example.com',
+      remoteAddress: '127.0.0.1',
+    })
+  })
+
+  it('lets a function decide, requests without Origin included', async () => {
+    const seen: (string | undefined)[] = []
+    const { url } = await serve({
+      allowedOrigins: (origin) => {
+        seen.push(origin)
+        return origin?.endsWith('.example.com') ?? false
+      },
+    })
+    expect((await upgrade(url, { origin: 'https://a.example.com' })).status).toBe(101)
+    expect((await upgrade(url, { origin: 'https://example.org' })).status).toBe(403)
+    expect((await upgrade(url)).status).toBe(403)
+    expect(seen).toEqual(['https://a.example.com', 'https://example.org', undefined])
+  })
+})
+
+describe('LL-WS-6: message size and compression', () => {
+  it('accepts 1 MiB by default and closes with 1009 above it', async () => {
+    const { url, rec } = await serve()
+    const { socket } = await upgrade(url, { maxPayload: 4 * 1024 * 1024 })
+    if (socket === undefined) throw new Error('no socket')
+    socket.send('x'.repeat(1024 * 1024))
+    await waitFor(() => rec.accepted[0]?.messages.length === 1, { what: 'the 1 MiB message' })
+    socket.send('x'.repeat(1024 * 1024 + 1))
+    expect((await closeOf(socket)).code).toBe(1009)
+    await waitFor(() => rec.accepted[0]?.closed !== undefined, { what: 'the core to see the close' })
+    expect(rec.accepted[0]?.messages).toHaveLength(1)
+  })
+
+  it('never negotiates permessage-deflate, even when the client offers it', async () => {
+    const { url } = await serve()
+    const { socket, headers } = await upgrade(url, { perMessageDeflate: true })
+    expect(socket?.extensions).toBe('')
+    expect(headers['sec-websocket-extensions']).toBeUndefined()
+  })
+})
+
+describe('LL-WS-5: probes and the HTTP side of an owned server', () => {
+  it('answers HEAD 204 while accepting, 503 with Retry-After while draining, 204 again after', async () => {
+    const { transport, http } = await serve()
+    const accepting = await head(`${http}/lifeline`)
+    expect(accepting.status).toBe(204)
+    expect(accepting.headers.get('access-control-allow-origin')).toBe('*')
+    transport.drain(1500)
+    const draining = await head(`${http}/lifeline?x=1`)
+    expect(draining.status).toBe(503)
+    expect(draining.headers.get('retry-after')).toBe('2')
+    transport.drain(100)
+    await waitFor(async () => (await head(`${http}/lifeline`)).status === 204, { what: 'the drain to end' })
+  })
+
+  it('answers 426 to other methods on the path, 404 elsewhere, and refuses upgrades elsewhere', async () => {
+    const { http, transport } = await serve()
+    const get = await fetch(`${http}/lifeline`)
+    expect(get.status).toBe(426)
+    expect(get.headers.get('upgrade')).toBe('websocket')
+    expect((await fetch(`${http}/other`)).status).toBe(404)
+    expect((await head(`${http}/other`)).status).toBe(404)
+    expect((await upgrade(`ws://127.0.0.1:${transport.port}/other`)).status).toBe(404)
+  })
+
+  it('echoes an allowed origin for CORS when an allowlist is set, and none for others', async () => {
+    const { http } = await serve({ allowedOrigins: ['https://app.example.com'] })
+    const allowed = await fetch(`${http}/lifeline`, {
+      method: 'HEAD',
+      headers: { origin: 'https://app.example.com' },
+    })
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com')
+    const other = await fetch(`${http}/lifeline`, {
+      method: 'HEAD',
+      headers: { origin: 'https://evil.example.com' },
+    })
+    expect(other.headers.get('access-control-allow-origin')).toBeNull()
+  })
+})
+
+describe('attached to an existing http.Server', () => {
+  it('takes only its own path, leaving other routes and upgrade handlers working', async () => {
+    const app = createHttpServer((req, res) => {
+      if (lifeline.handleProbe(req, res)) return
+      res.writeHead(req.url === '/hello' ? 200 : 404).end(req.url === '/hello' ? 'hi' : '')
+    })
+    const other = new WebSocketServer({ noServer: true })
+    other.on('connection', (socket) => socket.on('message', (data) => socket.send(`echo ${data}`)))
+    app.on('upgrade', (req, socket, head) => {
+      if (req.url === '/other') other.handleUpgrade(req, socket, head, (ws) => other.emit('connection', ws))
+    })
+    const lifeline = wsServerTransport({ server: app })
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', () => resolve()))
+    onCleanup(
+      () =>
+        new Promise<void>((resolve) => {
+          app.closeAllConnections()
+          app.close(() => resolve())
+        }),
+    )
+    const requestListeners = app.listenerCount('request')
+    const rec = recorder()
+    await lifeline.listen(rec.accept)
+    expect(app.listenerCount('request')).toBe(requestListeners)
+    expect(app.listenerCount('upgrade')).toBe(2)
+    const base = `127.0.0.1:${lifeline.port}`
+
+    expect(await (await fetch(`http://${base}/hello`)).text()).toBe('hi')
+    expect((await head(`http://${base}/lifeline`)).status).toBe(204)
+    expect((await upgrade(`ws://${base}/lifeline`)).status).toBe(101)
+    await waitFor(() => rec.accepted.length === 1, { what: 'the Lifeline connection' })
+    const echo = await echoOnce(`ws://${base}/other`)
+    expect(echo).toBe('echo ping')
+
+    await lifeline.close()
+    await lifeline.close()
+    expect(app.listenerCount('upgrade')).toBe(1)
+    expect(await (await fetch(`http://${base}/hello`)).text()).toBe('hi')
+    expect((await head(`http://${base}/lifeline`)).status).toBe(503)
+    expect(await echoOnce(`ws://${base}/other`)).toBe('echo ping')
+  })
+})
+
+describe('LL-WS-1: binary messages', () => {
+  it('make the Lifeline server say bye 4000 and close with 4000', async () => {
+    const server = createServer()
+    const transport = wsServerTransport({ port: 0 })
+    await server.attach(transport)
+    onCleanup(() => server.shutdown())
+    const { socket } = await upgrade(`ws://127.0.0.1:${transport.port}/lifeline`)
+    if (socket === undefined) throw new Error('no socket')
+    const frames: { type: string; code?: number; reconnect?: boolean }[] = []
+    socket.on('message', (data) => frames.push(JSON.parse(data.toString())))
+    socket.send(JSON.stringify({ type: 'hello', versions: [1], attempt: 0 }))
+    await waitFor(() => frames.some((frame) => frame.type === 'welcome'), { what: 'welcome' })
+    const closed = closeOf(socket)
+    socket.send(Buffer.from([1, 2, 3]))
+    expect((await closed).code).toBe(4000)
+    expect(frames.at(-1)).toMatchObject({ type: 'bye', code: 4000, reconnect: false })
+  })
+})
+
+async function echoOnce(url: string): Promise<string> {
+  const { socket } = await upgrade(url)
+  if (socket === undefined) throw new Error(`no upgrade at ${url}`)
+  const reply = new Promise<string>((resolve) => socket.once('message', (data) => resolve(data.toString())))
+  socket.send('ping')
+  const text = await reply
+  socket.close()
+  return text
+}
