@@ -62,6 +62,9 @@ export interface WsServerTransport extends ServerTransport {
 /** 1 MiB: the protocol's default maxFrameBytes (LL-LIMIT-1). */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024
 
+/** Longest wait in close() for queued frames to leave before the sockets are cut. */
+const FLUSH_TIMEOUT_MS = 1000
+
 type Accept = (connection: ServerTransportConnection) => ServerConnectionHandlers
 
 class WsServer implements WsServerTransport {
@@ -181,9 +184,15 @@ class WsServer implements WsServerTransport {
 
   private async stop(): Promise<void> {
     this.options.server?.off('upgrade', this.onAttachedUpgrade)
+    this.wss.close()
+    // The core has just said bye on every connection (LL-INTENT-3: when to come back); cutting a socket
+    // drops what it has not yet handed to the kernel, so wait, briefly, for those byes to leave.
+    const deadline = Date.now() + FLUSH_TIMEOUT_MS
+    while ([...this.sockets].some((socket) => socket.bufferedAmount > 0) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
     for (const socket of this.sockets) socket.terminate()
     this.sockets.clear()
-    this.wss.close()
     const http = this.http
     if (http === undefined || !http.listening) return
     const closed = new Promise<void>((resolve) => http.close(() => resolve()))

@@ -1,8 +1,10 @@
 import { createServer as createHttpServer } from 'node:http'
+import { createClient, inertEnvironment } from '@lifeline/core'
 import { createServer } from '@lifeline/core/server'
 import { waitFor } from '@lifeline/testkit'
 import { describe, expect, it } from 'vitest'
 import { WebSocketServer } from 'ws'
+import { wsTransport } from '../src/node.js'
 import { type WsServerOptions, type WsServerTransport, wsServerTransport } from '../src/server.js'
 import { closeOf, onCleanup, recorder, upgrade } from './helpers.js'
 
@@ -181,3 +183,27 @@ async function echoOnce(url: string): Promise<string> {
   socket.close()
   return text
 }
+
+describe('closing the transport', () => {
+  it("lets the core's byes out before cutting the sockets, even behind a backlog", async () => {
+    const server = createServer()
+    const transport = wsServerTransport({ port: 0 })
+    await server.attach(transport)
+    onCleanup(() => server.shutdown())
+    const client = createClient({
+      transport: wsTransport(`ws://127.0.0.1:${transport.port}/lifeline`),
+      environment: inertEnvironment,
+    })
+    onCleanup(() => client.close())
+    let received = 0
+    client.on('message', () => received++)
+    client.connect()
+    await waitFor(() => client.status.type === 'open', { what: 'the client to open' })
+    const sid = client.sid ?? ''
+    await Promise.all(Array.from({ length: 7 }, () => server.send(sid, 'x'.repeat(900_000))))
+    await server.shutdown({ retryAfterMs: 60_000, jitterMs: 0 })
+    await waitFor(() => client.status.type === 'waiting', { what: 'the client to wait' })
+    expect(client.status).toMatchObject({ type: 'waiting', reason: 'server', delayMs: 60_000 })
+    expect(received).toBe(7)
+  })
+})
