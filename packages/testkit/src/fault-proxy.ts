@@ -88,10 +88,8 @@ interface Pair {
  * ```
  */
 export class FaultProxy {
-  /** Current fault mode for forwarding; read by the pipes. */
-  mode: Mode = 'pass'
-  /** Added delay per chunk, in ms. */
-  latencyMs = 0
+  private currentMode: Mode = 'pass'
+  private delayMs = 0
   private refusing = false
   private slicePending = false
   private dialCount = 0
@@ -136,6 +134,16 @@ export class FaultProxy {
     return this.dialCount
   }
 
+  /** What forwarding does now: `pass` or `blackhole`. */
+  get mode(): Mode {
+    return this.currentMode
+  }
+
+  /** Added delay per chunk, in ms. */
+  get latencyMs(): number {
+    return this.delayMs
+  }
+
   /** `performance.now()` of the last dial, to check when a client came back. */
   get lastDialAt(): number | undefined {
     return this.dialedAt
@@ -143,7 +151,7 @@ export class FaultProxy {
 
   /** Forwards everything, in both directions (the default). */
   pass(): void {
-    this.mode = 'pass'
+    this.currentMode = 'pass'
   }
 
   /**
@@ -151,7 +159,7 @@ export class FaultProxy {
    * are accepted and never reach the server, like a dial into a dead network.
    */
   blackhole(): void {
-    this.mode = 'blackhole'
+    this.currentMode = 'blackhole'
   }
 
   /** Destroys every proxied connection abruptly (TCP RST), both sides, with no close frame. */
@@ -161,7 +169,7 @@ export class FaultProxy {
 
   /** Delays forwarding by `ms`, preserving order; 0 restores direct forwarding. */
   latency(ms: number): void {
-    this.latencyMs = Math.max(0, ms)
+    this.delayMs = Math.max(0, ms)
   }
 
   /** While on, new connections are reset at once (the server looks down). */

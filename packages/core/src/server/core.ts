@@ -72,22 +72,41 @@ export class ServerCore extends Emitter<ServerEvents> {
     this.emit('error', error instanceof Error ? error : new Error(String(error)))
   }
 
-  /** Appends an entry to a stream and fans it out to every subscribed node (LL-SEQ-1). */
-  async append(
+  /**
+   * Appends an entry to a stream and fans it out to every subscribed node (LL-SEQ-1). Synchronous
+   * with a store that answers synchronously: no promise per message on the hot path.
+   */
+  append(
     stream: StreamName,
     frame: (seq: number) => EntryFrame,
     except?: string,
-  ): Promise<StreamEntry> {
+  ): StreamEntry | Promise<StreamEntry> {
     const max = this.options.maxFrameBytes
-    const entry = await this.options.store.append(stream, (seq) => {
+    const appended = this.options.store.append(stream, (seq) => {
       const built = frame(seq)
       const text = JSON.stringify(built)
       // A frame clients would refuse (LL-LIMIT-1) must never enter a log: its replay would fail forever.
       if (exceedsBytes(text, max)) throw new MessageTooLargeError(text.length, max)
       return except === undefined ? { frame: built, text } : { frame: built, text, except }
     })
-    this.options.bus.publish(stream, entry)
-    return entry
+    if (appended instanceof Promise) {
+      return appended.then((entry) => {
+        this.options.bus.publish(stream, entry)
+        return entry
+      })
+    }
+    this.options.bus.publish(stream, appended)
+    return appended
+  }
+
+  /** The seq of an append, as a promise: for the app-facing API, which never throws synchronously. */
+  seqOf(append: () => StreamEntry | Promise<StreamEntry>): Promise<number> {
+    try {
+      const entry = append()
+      return entry instanceof Promise ? entry.then((e) => e.seq) : Promise.resolve(entry.seq)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /** Publishes a presence entry on a topic (LL-PRESENCE-1, LL-PRESENCE-2). */
@@ -95,10 +114,12 @@ export class ServerCore extends Emitter<ServerEvents> {
     if (event === 'left') this.registry.unsubscribe(topic, session)
     else this.registry.setMember(topic, session, event === 'away' ? 'away' : 'online')
     const meta = session.meta
-    this.append(topicStream(topic), (seq) =>
-      meta === undefined
-        ? { type: 'presence', seq, topic, sid: session.sid, event }
-        : { type: 'presence', seq, topic, sid: session.sid, event, meta },
+    this.seqOf(() =>
+      this.append(topicStream(topic), (seq) =>
+        meta === undefined
+          ? { type: 'presence', seq, topic, sid: session.sid, event }
+          : { type: 'presence', seq, topic, sid: session.sid, event, meta },
+      ),
     ).catch((error: unknown) => this.reportError(error))
   }
 
@@ -193,17 +214,18 @@ export class ServerCore extends Emitter<ServerEvents> {
   }
 
   /** Sends to a session's direct stream; the app memento rides on the message (LL-APPM-1). */
-  async sendDirect(session: ServerSession, data: unknown, appMemento?: unknown): Promise<number> {
-    if (session.phase === 'ended') throw new Error(`session ${session.sid} has ended`)
-    let am: string | undefined
-    if (appMemento !== undefined) {
-      am = this.signer.issueAppMemento(session.subject, appMemento)
-      session.appMemento = am
-    }
-    const entry = await this.append(session.direct, (seq) =>
-      am === undefined ? { type: 'msg', seq, data } : { type: 'msg', seq, data, am },
-    )
-    return entry.seq
+  sendDirect(session: ServerSession, data: unknown, appMemento?: unknown): Promise<number> {
+    return this.seqOf(() => {
+      if (session.phase === 'ended') throw new Error(`session ${session.sid} has ended`)
+      let am: string | undefined
+      if (appMemento !== undefined) {
+        am = this.signer.issueAppMemento(session.subject, appMemento)
+        session.appMemento = am
+      }
+      return this.append(session.direct, (seq) =>
+        am === undefined ? { type: 'msg', seq, data } : { type: 'msg', seq, data, am },
+      )
+    })
   }
 
   private free(session: ServerSession, reason: EndReason): void {

@@ -40,12 +40,8 @@ export class MemoryStore implements SessionStore {
     this.sessions.delete(sid)
   }
 
-  async append(stream: StreamName, build: (seq: number) => Omit<StreamEntry, 'seq'>): Promise<StreamEntry> {
-    return this.appendNow(stream, build)
-  }
-
-  /** Synchronous append, for callers in this process that need the seq in the same tick. */
-  appendNow(stream: StreamName, build: (seq: number) => Omit<StreamEntry, 'seq'>): StreamEntry {
+  /** Synchronous: the seq is known, and the entry fanned out, in the caller's tick. */
+  append(stream: StreamName, build: (seq: number) => Omit<StreamEntry, 'seq'>): StreamEntry {
     const log = this.log(stream)
     const seq = log.lastSeq + 1
     const entry: StreamEntry = { seq, ...build(seq) }

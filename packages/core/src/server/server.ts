@@ -60,19 +60,17 @@ export class LifelineServer {
   }
 
   /** Publishes to a topic; resolves with the entry's seq (LL-SEQ-1). */
-  async publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<number> {
-    const entry = await this.core.append(
-      topicStream(topic),
-      (seq) => ({ type: 'msg', seq, topic, data }),
-      options.except,
+  publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<number> {
+    const stream = topicStream(topic)
+    return this.core.seqOf(() =>
+      this.core.append(stream, (seq) => ({ type: 'msg', seq, topic, data }), options.except),
     )
-    return entry.seq
   }
 
   /** Sends to one session's direct stream, optionally setting its app memento (LL-APPM-1). */
-  async send(sid: string, data: unknown, options: { appMemento?: unknown } = {}): Promise<number> {
+  send(sid: string, data: unknown, options: { appMemento?: unknown } = {}): Promise<number> {
     const session = this.core.sessions.get(sid)
-    if (session === undefined) throw new Error(`no session ${sid}`)
+    if (session === undefined) return Promise.reject(new Error(`no session ${sid}`))
     return this.core.sendDirect(session, data, options.appMemento)
   }
 

@@ -73,9 +73,13 @@ export interface SessionStore {
 
   /**
    * Appends to a stream and returns the entry with its seq (LL-SEQ-1). `build` makes the entry for
-   * the seq the store assigns; the entry's size is its text's length.
+   * the seq the store assigns (and may throw to refuse it); the entry's size is its text's length.
+   * A store in this process may answer synchronously, which keeps the publish path free of promises.
    */
-  append(stream: StreamName, build: (seq: number) => Omit<StreamEntry, 'seq'>): Promise<StreamEntry>
+  append(
+    stream: StreamName,
+    build: (seq: number) => Omit<StreamEntry, 'seq'>,
+  ): StreamEntry | Promise<StreamEntry>
   /** Entries after `afterSeq`, oldest first, at most `limit`. */
   read(stream: StreamName, afterSeq: number, limit: number): Promise<StreamRead>
   /** The stream's last seq (0 when empty or unknown). */
