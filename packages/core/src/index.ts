@@ -41,15 +41,16 @@ export {
   SendRejectedError,
   ServerClosedError,
 } from './errors.js'
-export type {
-  ClientTransport,
-  CloseInfo,
-  ConnectionInfo,
-  Encoding,
-  Payload,
-  ServerConnectionHandlers,
-  ServerTransport,
-  ServerTransportConnection,
-  TransportConnection,
-  TransportHandlers,
+export {
+  type ClientTransport,
+  type CloseInfo,
+  type ConnectionInfo,
+  closeReason,
+  type Encoding,
+  type Payload,
+  type ServerConnectionHandlers,
+  type ServerTransport,
+  type ServerTransportConnection,
+  type TransportConnection,
+  type TransportHandlers,
 } from './transport.js'

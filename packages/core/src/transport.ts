@@ -1,3 +1,5 @@
+import { exceedsBytes } from '@lifeline/protocol'
+
 /**
  * The narrow waist between the core and an adapter. An adapter moves payloads and reports open and
  * close; everything else (encoding, batching, limits, heartbeats, reconnection) is the core's.
@@ -30,8 +32,18 @@ export interface TransportHandlers {
 /** One client connection attempt. */
 export interface TransportConnection {
   send(payload: Payload): void
-  /** Closes the connection; the adapter must still report close through the handlers. */
+  /**
+   * Closes the connection; the adapter must still report close through the handlers. The core only
+   * passes 1000 or 3000-4999 and a reason of at most 123 UTF-8 bytes (what browsers accept).
+   */
   close(code: number, reason: string): void
+}
+
+/** A close reason WebSocket accepts: at most 123 UTF-8 bytes, cut at a character boundary. */
+export function closeReason(reason: string): string {
+  let text = reason.length > 123 ? reason.slice(0, 123) : reason
+  while (exceedsBytes(text, 123)) text = text.slice(0, -1)
+  return text
 }
 
 /** Dials the server: one `connect` call per attempt, never reused. */
@@ -80,8 +92,14 @@ export interface ServerTransport {
   readonly name: string
   /** Starts accepting; `accept` is called once per connection and returns its handlers. */
   listen(accept: (connection: ServerTransportConnection) => ServerConnectionHandlers): void | Promise<void>
-  /** Stops accepting. Open connections are closed by the core first. Safe to call twice. */
+  /**
+   * Stops accepting. Open connections are closed by the core first; frames they queued (a going-away
+   * bye) must still leave before their sockets are cut. Safe to call twice.
+   */
   close(): Promise<void>
-  /** The server is going away: probes should now say so (LL-WS-5: HEAD answers 503). */
+  /**
+   * The server is going away: for the next `retryAfterMs`, probes say so (LL-WS-5: HEAD answers 503),
+   * then the transport reports itself available again.
+   */
   drain?(retryAfterMs: number): void
 }

@@ -521,8 +521,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
       // LL-TOPIC-5: the server restored its topics; join what it lacks, leave what is unwanted.
       const restored = new Set(frame.topics)
       for (const topic of wanted) {
-        if (restored.has(topic)) this.topics.restored(topic)
-        else this.sendJoin(topic)
+        if (!restored.has(topic)) this.sendJoin(topic)
+        else if (this.topics.restored(topic)) this.connection?.send({ type: 'join', topic }) // members
       }
       for (const topic of frame.topics)
         if (!this.topics.has(topic)) this.connection?.send({ type: 'leave', topic })

@@ -16,7 +16,13 @@ import {
 import { packFrames } from '../batching.js'
 import { type Clock, Timer } from '../clock.js'
 import { Heartbeat } from '../heartbeat.js'
-import type { ClientTransport, CloseInfo, Payload, TransportConnection } from '../transport.js'
+import {
+  type ClientTransport,
+  type CloseInfo,
+  closeReason,
+  type Payload,
+  type TransportConnection,
+} from '../transport.js'
 
 export interface ConnectionHandlers {
   open(): void
@@ -133,7 +139,7 @@ export class ClientConnection {
   close(code: number, reason: string): void {
     if (this.ended) return
     this.flush()
-    this.link?.close(code, reason)
+    this.link?.close(code, closeReason(reason))
     this.end({ code, reason, clean: true })
   }
 
@@ -169,7 +175,7 @@ export class ClientConnection {
 
   private fail(reason: string): void {
     if (this.ended) return
-    this.link?.close(1000, reason)
+    this.link?.close(1000, closeReason(reason))
     this.end({ code: 1006, reason, clean: false })
   }
 

@@ -21,6 +21,8 @@ interface TopicEntry {
   state: TopicState
   /** Presence entries at or below this seq are history, not member changes (LL-PRESENCE-3). */
   membersSeq: number
+  /** A joined frame gave this client object the member list; a resumed reload has none yet. */
+  hasMembers: boolean
   readonly members: Map<string, MemberInfo>
   waiters: Waiter[]
 }
@@ -50,7 +52,7 @@ export class Topics {
     let entry = this.entries.get(topic)
     if (entry?.state === 'joined') return Promise.resolve()
     if (entry === undefined) {
-      entry = { state: 'joining', membersSeq: 0, members: new Map(), waiters: [] }
+      entry = { state: 'joining', membersSeq: 0, hasMembers: false, members: new Map(), waiters: [] }
       this.entries.set(topic, entry)
     }
     const waiters = entry.waiters
@@ -71,6 +73,7 @@ export class Topics {
     if (entry === undefined) return false
     entry.state = 'joined'
     entry.membersSeq = frame.membersSeq ?? frame.seq
+    entry.hasMembers = true
     entry.members.clear()
     for (const member of frame.members) entry.members.set(member.sid, memberInfo(member))
     const waiters = entry.waiters
@@ -103,14 +106,18 @@ export class Topics {
     for (const entry of this.entries.values()) entry.state = 'joining'
   }
 
-  /** The server restored these topics on resume (LL-TOPIC-5). */
-  restored(topic: string): void {
+  /**
+   * The server restored this topic on resume (LL-TOPIC-5). Returns true when this client object has
+   * no member list for it (a reload): a join then fetches one (LL-TOPIC-3).
+   */
+  restored(topic: string): boolean {
     const entry = this.entries.get(topic)
-    if (entry === undefined) return
+    if (entry === undefined) return false
     entry.state = 'joined'
     const waiters = entry.waiters
     entry.waiters = []
     for (const waiter of waiters) waiter.resolve()
+    return !entry.hasMembers
   }
 
   failAll(error: Error): void {

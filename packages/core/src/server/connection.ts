@@ -16,7 +16,13 @@ import {
 import { packFrames } from '../batching.js'
 import { type Clock, Timer } from '../clock.js'
 import { Heartbeat } from '../heartbeat.js'
-import type { CloseInfo, Encoding, Payload, ServerTransportConnection } from '../transport.js'
+import {
+  type CloseInfo,
+  closeReason,
+  type Encoding,
+  type Payload,
+  type ServerTransportConnection,
+} from '../transport.js'
 
 export type ConnectionPhase = 'hello' | 'opening' | 'open' | 'closed'
 
@@ -194,7 +200,7 @@ export class ServerConnection {
     this.queue = []
     this.helloTimer.clear()
     this.heartbeat.stop()
-    if (closeTransport) this.transport.close(info.code, info.reason)
+    if (closeTransport) this.transport.close(info.code, closeReason(info.reason))
     this.handlers.closed(this, info)
   }
 }
