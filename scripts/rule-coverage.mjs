@@ -15,11 +15,13 @@ const areas = option('--areas')?.split(',')
 const testsOnly = args.includes('--tests-only')
 
 const markdown = readFileSync(join(root, 'spec', 'PROTOCOL.md'), 'utf8')
-const rules = [...markdown.matchAll(/^- \*\*(LL-([A-Z]+)-\d+)\*\* (.+(?:\n {2}.+)*)/gm)].map(([, id, area, body]) => ({
-  id,
-  area,
-  level: /\bMUST\b/.test(body) ? 'MUST' : /\bSHOULD\b/.test(body) ? 'SHOULD' : 'MAY',
-}))
+const rules = [...markdown.matchAll(/^- \*\*(LL-([A-Z]+)-\d+)\*\* (.+(?:\n {2}.+)*)/gm)].map(
+  ([, id, area, body]) => ({
+    id,
+    area,
+    level: /\bMUST\b/.test(body) ? 'MUST' : /\bSHOULD\b/.test(body) ? 'SHOULD' : 'MAY',
+  }),
+)
 const covered = new Map(rules.map((rule) => [rule.id, new Set()]))
 const cite = (id, where) => covered.get(id)?.add(where)
 
