@@ -9,3 +9,4 @@ export TURBO_TELEMETRY_DISABLED=1
 pnpm exec biome ci scripts .ci .changeset
 pnpm exec turbo run build typecheck lint test --output-logs=errors-only
 node scripts/check-packages.mjs
+node scripts/install-test.mjs
