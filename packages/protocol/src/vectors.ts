@@ -232,3 +232,13 @@ export type FrameVector = Static<typeof FrameVector>
 export type FrameVectorFile = Static<typeof FrameVectorFile>
 export type Trace = Static<typeof Trace>
 export type TraceStep = Static<typeof TraceStep>
+
+export {
+  type Expectation,
+  MARGIN_MS,
+  TRACE_DEFAULTS,
+  TraceBook,
+  type TraceDirection,
+  type TraceFrame,
+} from './trace/book.js'
+export { type Captures, deepEqual, isCapture, match } from './trace/match.js'

@@ -15,7 +15,7 @@ function context(
   const side: SideContext = {
     clock: harness.clock,
     network: harness.network,
-    sidToActor: (harness as unknown as { sidToActor: Map<string, string> }).sidToActor,
+    sidToActor: harness.sidToActor,
     settings: harness.settings,
     serverSettings: trace.server ?? {},
     event: events,
@@ -30,7 +30,7 @@ export class BothSides extends TraceHarness {
 
   constructor(trace: Trace) {
     super(trace, ['c2s', 's2c'])
-    const side = context(this, trace, (key, value) => this.push(this.events, key, value))
+    const side = context(this, trace, (key, value) => this.event(key, value))
     this.clients = new RealClients(side)
     this.server = new RealServer(side, (actor) => this.clients.sid(actor))
   }
@@ -71,7 +71,7 @@ export class ClientUnderTest extends TraceHarness {
 
   constructor(trace: Trace) {
     super(trace, ['c2s'])
-    const side = context(this, trace, (key, value) => this.push(this.events, key, value))
+    const side = context(this, trace, (key, value) => this.event(key, value))
     this.clients = new RealClients(side)
     this.server = new ScriptedServer(this.network)
   }
@@ -114,13 +114,12 @@ export class ServerUnderTest extends TraceHarness {
 
   constructor(trace: Trace) {
     super(trace, ['s2c'])
-    const side = context(this, trace, (key, value) => this.push(this.events, key, value))
+    const side = context(this, trace, (key, value) => this.event(key, value))
     this.clients = new ScriptedClients(this.network)
     this.server = new RealServer(side, (actor) => {
-      const sids = [...this.sidToActor].filter(([, owner]) => owner === actor)
-      const latest = sids[sids.length - 1]
-      if (latest === undefined) throw new Error(`${actor} has no session`)
-      return latest[0]
+      const sid = this.book.sidOf(actor)
+      if (sid === undefined) throw new Error(`${actor} has no session`)
+      return sid
     })
   }
 
