@@ -1,0 +1,128 @@
+/**
+ * Compiles the frame schemas into small validator functions, ahead of time: one expression per frame
+ * over a handful of shared helpers. It reads only JSON Schema keywords (type, const, properties,
+ * required, minimum/maximum, minLength/maxLength, pattern, items, minItems/maxItems, anyOf,
+ * patternProperties, additionalProperties, maxProperties), and refuses any other, so a schema change
+ * it cannot express fails the build instead of weakening validation. The frame vectors and the Ajv
+ * agreement test hold it to the published JSON Schema.
+ */
+import type { TSchema } from '@sinclair/typebox'
+
+type Schema = Record<string, unknown>
+
+const KNOWN = new Set([
+  'type',
+  'const',
+  'properties',
+  'required',
+  'minimum',
+  'maximum',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'items',
+  'minItems',
+  'maxItems',
+  'anyOf',
+  'patternProperties',
+  'additionalProperties',
+  'maxProperties',
+  'description',
+  'title',
+  '$id',
+])
+
+/** Helpers the compiled expressions call; kept tiny, as they ship in browser bundles. */
+export const HELPERS = [
+  'const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v)',
+  'const isInt = (v, min, max) => typeof v === "number" && v >= min && v <= max && v % 1 === 0',
+  'const isString = (v, min, max, re) => typeof v === "string" && v.length >= min && v.length <= max && (re === undefined || re.test(v))',
+  'const isArray = (v, min, max, each) => Array.isArray(v) && v.length >= min && v.length <= max && v.every(each)',
+].join('\n')
+
+export class CheckCompiler {
+  private readonly patterns = new Map<string, string>()
+
+  /** `const RE0 = /.../` lines for every pattern used so far. */
+  declarations(): string {
+    return [...this.patterns]
+      .map(([source, name]) => `const ${name} = new RegExp(${JSON.stringify(source)})`)
+      .join('\n')
+  }
+
+  /**
+   * An expression that is true when `value` (a JS expression) satisfies the schema. `known` names
+   * members already checked by the caller (the frame's `type`, which the dispatcher switched on).
+   */
+  expression(input: TSchema | Schema, value: string, known: readonly string[] = []): string {
+    const schema = input as Schema
+    for (const key of Object.keys(schema)) {
+      if (!KNOWN.has(key)) throw new Error(`compile-checks: unsupported keyword ${key}`)
+    }
+    if (schema.anyOf !== undefined) {
+      const options = (schema.anyOf as Schema[]).map((option) => this.expression(option, value))
+      return `(${options.join(' || ')})`
+    }
+    if (schema.const !== undefined) return `${value} === ${JSON.stringify(schema.const)}`
+    switch (schema.type) {
+      case undefined:
+        return 'true'
+      case 'boolean':
+        return `typeof ${value} === "boolean"`
+      case 'integer':
+        return `isInt(${value}, ${num(schema.minimum, Number.MIN_SAFE_INTEGER)}, ${num(schema.maximum, Number.MAX_SAFE_INTEGER)})`
+      case 'string': {
+        const re = typeof schema.pattern === 'string' ? `, ${this.pattern(schema.pattern)}` : ''
+        return `isString(${value}, ${num(schema.minLength, 0)}, ${num(schema.maxLength, 2 ** 32)}${re})`
+      }
+      case 'array': {
+        const each = this.expression(schema.items as Schema, 'e')
+        return `isArray(${value}, ${num(schema.minItems, 0)}, ${num(schema.maxItems, 2 ** 32)}, (e) => ${each})`
+      }
+      case 'object':
+        return this.object(schema, value, known)
+      default:
+        throw new Error(`compile-checks: unsupported type ${String(schema.type)}`)
+    }
+  }
+
+  private object(schema: Schema, value: string, known: readonly string[]): string {
+    const parts = [`isObject(${value})`]
+    const required = new Set((schema.required as string[] | undefined) ?? [])
+    for (const [key, property] of Object.entries((schema.properties as Record<string, Schema>) ?? {})) {
+      if (known.includes(key)) continue
+      const access = `${value}[${JSON.stringify(key)}]`
+      const check = this.expression(property, access)
+      if (property.type === undefined && property.anyOf === undefined && property.const === undefined) {
+        if (required.has(key)) parts.push(`${JSON.stringify(key)} in ${value}`) // any JSON value, present
+      } else if (required.has(key)) parts.push(check)
+      else parts.push(`(${access} === undefined || ${check})`)
+    }
+    const patterns = schema.patternProperties as Record<string, Schema> | undefined
+    if (patterns !== undefined) {
+      const [[keyPattern, each]] = Object.entries(patterns) as [[string, Schema]]
+      if (typeof schema.maxProperties === 'number') {
+        parts.push(`Object.keys(${value}).length <= ${schema.maxProperties}`)
+      }
+      const keyOk = `${this.pattern(keyPattern)}.test(k)`
+      // additionalProperties: false -> every key must match; otherwise other keys are free.
+      const entry =
+        schema.additionalProperties === false
+          ? `${keyOk} && ${this.expression(each, 'e')}`
+          : `!${keyOk} || ${this.expression(each, 'e')}`
+      parts.push(`Object.entries(${value}).every(([k, e]) => ${entry})`)
+    }
+    return parts.length === 1 ? (parts[0] as string) : `(${parts.join(' && ')})`
+  }
+
+  private pattern(source: string): string {
+    let name = this.patterns.get(source)
+    if (name === undefined) {
+      name = `RE${this.patterns.size}`
+      this.patterns.set(source, name)
+    }
+    return name
+  }
+}
+
+const num = (value: unknown, fallback: number) => String(typeof value === 'number' ? value : fallback)
