@@ -150,6 +150,10 @@ class WebSocket:
             sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
             leftover = cls._read_handshake(sock, key)
             sock.settimeout(None)  # from now on the reader blocks; abort() unblocks it
+            try:  # ...but a send must not block forever on a black-holed link
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(timeout), 0))
+            except (OSError, struct.error):
+                pass
             return cls(sock, leftover, max_message)
         except BaseException:
             sock.close()
@@ -189,7 +193,11 @@ class WebSocket:
     def _send_frame(self, opcode: int, payload: bytes) -> None:
         frame = encode_frame(opcode, payload, mask=True)
         with self._send_lock:
-            self._sock.sendall(frame)
+            try:
+                self._sock.sendall(frame)
+            except OSError:
+                self.abort()  # a half-written frame leaves the stream unusable; recv() reports 1006
+                raise
 
     def send_text(self, text: str) -> None:
         """Send one text message (unfragmented). Raises ConnectionClosed once closing started."""
