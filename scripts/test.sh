@@ -9,5 +9,6 @@ export TURBO_TELEMETRY_DISABLED=1
 pnpm exec biome ci scripts .ci .changeset
 pnpm exec turbo run build typecheck lint test --output-logs=errors-only
 node scripts/check-packages.mjs
+sh examples/python-client/run_tests.sh
 node scripts/rule-coverage.mjs --fail-on-must --pending SIO,NATS --out artifacts/rule-coverage.md
 node scripts/install-test.mjs
