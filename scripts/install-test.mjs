@@ -48,10 +48,11 @@ try {
   try {
     await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the server did not start')), 15_000)
-      server.stdout.on(
-        'data',
-        (chunk) => String(chunk).includes('Lifeline on') && (clearTimeout(timer), resolve()),
-      )
+      server.stdout.on('data', (chunk) => {
+        if (!String(chunk).includes('Lifeline on')) return
+        clearTimeout(timer)
+        resolve()
+      })
       server.on('exit', (code) => reject(new Error(`the server exited with ${code}`)))
     })
     const output = execFileSync('node', ['client.mjs'], { cwd: project, env, timeout: 20_000 }).toString()

@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 sh scripts/bootstrap.sh
 sh scripts/system-deps.sh
 export TURBO_TELEMETRY_DISABLED=1
-pnpm exec biome ci scripts .ci .changeset
-pnpm exec turbo run build typecheck lint test --output-logs=errors-only
+pnpm exec biome ci scripts .ci
+pnpm exec turbo run build typecheck lint --output-logs=errors-only
+# Tests one package at a time: several suites run real servers on real time, and must not starve.
+pnpm exec turbo run test --concurrency=1 --output-logs=errors-only
 node scripts/check-packages.mjs
 sh examples/python-client/run_tests.sh
 node scripts/rule-coverage.mjs --fail-on-must --pending SIO,NATS --out artifacts/rule-coverage.md

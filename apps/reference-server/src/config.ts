@@ -3,6 +3,7 @@
  * `parseConfig` is pure: it reads only its arguments, so it is unit-tested without touching the process.
  */
 import { fileURLToPath } from 'node:url'
+import type { ConformanceOptions } from './conformance.js'
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -23,6 +24,12 @@ export interface Config {
   /** The built demo to serve at `/`. */
   readonly demoDir: string
   readonly logLevel: LogLevel
+  /**
+   * Conformance mode (tests only): the test application of spec/vectors instead of the chat, and the
+   * test-server control channel at /conformance (spec/conformance.md). `true` or options; off when
+   * undefined or false.
+   */
+  readonly conformance?: ConformanceOptions | boolean | undefined
 }
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -71,15 +78,22 @@ const SETTINGS = {
     describe: 'directory of the built demo (default: apps/demo/dist)',
   },
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', describe: `${LOG_LEVELS.join('|')} (default info)` },
+  conformance: {
+    flag: 'conformance',
+    env: 'CONFORMANCE',
+    describe: 'tests only: run the test application and serve the control channel at /conformance',
+  },
 } satisfies Record<keyof Config, Setting>
 
 type Key = keyof typeof SETTINGS
 
 const BY_FLAG = new Map<string, Key>(Object.entries(SETTINGS).map(([key, s]) => [s.flag, key as Key]))
+/** Flags that take no value: present means on (`--conformance`, or `--conformance=false` to say off). */
+const SWITCHES = new Set<Key>(['conformance'])
 
 export function usage(): string {
-  const lines = Object.values(SETTINGS).map((s) => {
-    const left = `  --${s.flag} <value>`.padEnd(32)
+  const lines = Object.entries(SETTINGS).map(([key, s]) => {
+    const left = `  --${s.flag}${SWITCHES.has(key as Key) ? '' : ' <value>'}`.padEnd(32)
     return `${left}${s.describe}${s.env === undefined ? '' : ` [env ${s.env}]`}`
   })
   return ['Usage: lifeline-server [options]', '', ...lines, `  ${'--help'.padEnd(30)}this text`].join('\n')
@@ -101,6 +115,7 @@ function readFlags(argv: readonly string[]): Map<Key, string> {
     if (key === undefined) throw new ConfigError(`unknown option --${name} (see --help)`)
     let value: string | undefined
     if (eq !== -1) value = arg.slice(eq + 1)
+    else if (SWITCHES.has(key)) value = 'true'
     else {
       value = argv[i + 1]
       if (value === undefined || value.startsWith('--')) throw new ConfigError(`--${name} needs a value`)
@@ -147,6 +162,13 @@ function origins(raw: string, name: string): readonly string[] {
 
 const DAY_MS = 24 * 60 * 60 * 1000
 
+function onOff(raw: string, name: string): boolean {
+  const text = raw.trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(text)) return true
+  if (['0', 'false', 'no', 'off'].includes(text)) return false
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}`)
+}
+
 /**
  * Reads the configuration. Flags (`--port 8080` or `--port=8080`) win over environment variables.
  * Throws ConfigError with a message naming the setting when a value is invalid.
@@ -191,6 +213,8 @@ export function parseConfig(
   }
 
   const heartbeatMs = int('heartbeatMs', 25_000, 100, DAY_MS)
+  const conformanceRaw = read('conformance')
+  const conformance = conformanceRaw !== undefined && onOff(conformanceRaw.value, conformanceRaw.name)
   return {
     port: int('port', 8080, 0, 65_535),
     host,
@@ -201,5 +225,7 @@ export function parseConfig(
     allowedOrigins: originsRaw === undefined ? undefined : origins(originsRaw.value, originsRaw.name),
     demoDir: demoRaw === undefined ? defaultDemoDir(options.moduleUrl) : demoRaw.value,
     logLevel: level as LogLevel,
+    // Left undefined when off, so configurations compare equal with or without the mode's key.
+    conformance: conformance ? {} : undefined,
   }
 }

@@ -37,7 +37,12 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exitCode = 1
     return
   }
-  process.stdout.write(`Lifeline reference server: open ${running.url} in your browser\n`)
+  if (running.controlUrl !== undefined) {
+    const websocket = `${running.url.replace(/^http/, 'ws').replace(/\/$/, '')}/lifeline`
+    process.stdout.write(
+      `Lifeline reference server in conformance mode (tests only): ${websocket}, control channel ${running.controlUrl}\n`,
+    )
+  } else process.stdout.write(`Lifeline reference server: open ${running.url} in your browser\n`)
 
   let stopping = false
   const stop = (signal: NodeJS.Signals) => {

@@ -1,6 +1,7 @@
 /**
  * Wires the reference server together: one http.Server carrying the demo, health, metrics and the
  * Lifeline WebSocket endpoint, a LifelineServer running the chat app, logs and metrics on its events.
+ * In conformance mode (tests only) the same port carries the test application and its control channel.
  */
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -13,9 +14,11 @@ import { createServer, type LifelineServer } from '@lifeline/core/server'
 import { wsServerTransport } from '@lifeline/ws/server'
 import { authenticate, chatHandler, onJoin } from './app.js'
 import { type Config, defaultDemoDir, parseConfig } from './config.js'
+import { CONTROL_PATH, ConformanceHost, type ConformanceOptions } from './conformance.js'
 import { createRequestHandler } from './http.js'
 import { createLogger, type LineSink, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
+import { logEvents } from './session-log.js'
 
 export const LIFELINE_PATH = '/lifeline'
 
@@ -34,6 +37,8 @@ export interface RunningServer {
   readonly lifeline: LifelineServer
   readonly http: Server
   readonly logger: Logger
+  /** In conformance mode: the control channel's base URL, e.g. `http://127.0.0.1:9000/conformance`. */
+  readonly controlUrl?: string
   /** Graceful stop: clients told to come back later (4200 GOING_AWAY), then the HTTP server closes. */
   close(): Promise<void>
 }
@@ -62,6 +67,10 @@ export async function startServer(
 ): Promise<RunningServer> {
   const settings: Config = { ...parseConfig([], {}), ...config }
   const logger = createLogger(settings.logLevel, options.logSink)
+  if (settings.conformance !== undefined && settings.conformance !== false) {
+    const conformance = settings.conformance === true ? {} : settings.conformance
+    return startConformance(settings, conformance, logger)
+  }
   const demoDir = locateDemo(settings.demoDir)
   const demoBuilt = existsSync(join(demoDir, 'index.html'))
   if (!demoBuilt) {
@@ -173,6 +182,92 @@ export async function startServer(
 }
 
 /**
+ * Conformance mode: the Lifeline endpoint runs the test application, switched to a fresh LifelineServer
+ * on every reset, and `/conformance` is the control channel (spec/conformance.md). No demo, no metrics.
+ */
+async function startConformance(
+  settings: Config,
+  conformance: ConformanceOptions,
+  logger: Logger,
+): Promise<RunningServer> {
+  // Mementos must verify across resets and restarts: one secret for the life of the process.
+  const secret = settings.secret ?? randomBytes(32).toString('base64')
+  const http = createHttpServer()
+  const transport = wsServerTransport({
+    server: http,
+    path: LIFELINE_PATH,
+    ...(settings.allowedOrigins === undefined ? {} : { allowedOrigins: [...settings.allowedOrigins] }),
+  })
+  const host = new ConformanceHost(transport, secret, logger, conformance)
+  http.on('request', (req, res) => {
+    const raw = req.url ?? '/'
+    const queryAt = raw.indexOf('?')
+    const path = queryAt === -1 ? raw : raw.slice(0, queryAt)
+    const query = new URLSearchParams(queryAt === -1 ? '' : raw.slice(queryAt + 1))
+    if (host.handle(req, res, path, query)) return
+    if (transport.handleProbe(req, res)) return
+    const health = path === '/healthz'
+    const body = health
+      ? `${JSON.stringify({ status: 'ok', mode: 'conformance', ...host.server.stats })}\n`
+      : 'not found\n'
+    res.writeHead(health ? 200 : 404, {
+      'Content-Type': health ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      'Cache-Control': 'no-store',
+    })
+    res.end(body)
+  })
+  let stopped = false
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    const path = (req.url ?? '/').split('?', 1)[0]
+    if (path === LIFELINE_PATH && !stopped) return
+    socket.on('error', () => {})
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+  })
+  await host.start()
+  await new Promise<void>((done, fail) => {
+    const onError = (error: Error) => fail(error)
+    http.once('error', onError)
+    http.listen(settings.port, settings.host, () => {
+      http.off('error', onError)
+      done()
+    })
+  })
+  http.on('error', (error) => logger.error('http server error', { error }))
+  const port = (http.address() as AddressInfo).port
+  const url = `http://${displayHost(settings.host)}:${port}/`
+  const base = url.replace(/\/$/, '')
+  const controlUrl = `${base}${CONTROL_PATH}`
+  logger.info('listening in conformance mode', {
+    url,
+    websocket: `${base.replace(/^http/, 'ws')}${LIFELINE_PATH}`,
+    control: controlUrl,
+    faults: conformance.faults ?? [],
+  })
+  let closing: Promise<void> | undefined
+  return {
+    url,
+    port,
+    host: settings.host,
+    get lifeline() {
+      return host.server
+    },
+    http,
+    logger,
+    controlUrl,
+    close: () => {
+      closing ??= (async () => {
+        stopped = true
+        await host.close()
+        await closeHttp(http)
+        logger.info('stopped')
+      })()
+      return closing
+    },
+  }
+}
+
+/**
  * The demo directory. The default (apps/demo/dist next to this file) is also looked up through the
  * `@lifeline/demo` package, so a server started from an unusual layout still finds a built demo.
  */
@@ -200,31 +295,4 @@ function closeHttp(http: Server): Promise<void> {
     })
     http.closeIdleConnections()
   })
-}
-
-/** One structured line per session lifecycle event; never a memento or credentials. */
-function logEvents(lifeline: LifelineServer, logger: Logger): () => void {
-  const stops = [
-    lifeline.on('session', (e) =>
-      logger.info(e.resumed ? 'session resumed' : 'session opened', {
-        sid: e.sid,
-        subject: e.subject,
-        resumed: e.resumed,
-        recovered: e.recovered,
-        ...(e.reason === undefined ? {} : { reason: e.reason }),
-        attempt: e.attempt,
-        transport: e.transport,
-      }),
-    ),
-    lifeline.on('away', (e) => logger.info('session away', { sid: e.sid, code: e.code })),
-    lifeline.on('end', (e) => logger.info('session ended', { sid: e.sid, reason: e.reason })),
-    lifeline.on('replay', (e) => logger.debug('replay', { sid: e.sid, entries: e.entries })),
-    lifeline.on('refused', (e) =>
-      logger.warn('connection refused', { code: e.code, reason: e.reason, transport: e.transport }),
-    ),
-    lifeline.on('error', (error) => logger.error('lifeline error', { error })),
-  ]
-  return () => {
-    for (const stop of stops) stop()
-  }
 }

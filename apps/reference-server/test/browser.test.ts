@@ -179,7 +179,7 @@ describe('the demo in Chromium', () => {
     await expect.poll(() => bob.getByTestId('status').getAttribute('data-state'), POLL).toBe('open')
     await say(bob, 'still here')
     await expect.poll(() => messages(alice).count(), POLL).toBe(8)
-    expect(await messages(bob).count()).toBe(8)
+    await expect.poll(() => messages(bob).count(), POLL).toBe(8)
 
     const shots = { alice: join(ARTIFACTS, 'demo-alice.png'), bob: join(ARTIFACTS, 'demo-bob.png') }
     await alice.screenshot({ path: shots.alice, fullPage: true })

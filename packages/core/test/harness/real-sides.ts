@@ -189,9 +189,10 @@ export class RealServer {
         ...(sessionLogEntries === undefined ? {} : { directLog: { maxEntries: sessionLogEntries } }),
       },
       authenticate: (auth) => {
-        if (auth === undefined) return { subject: 'anonymous' }
-        const token = (auth as { token?: unknown }).token
-        if (typeof token !== 'string' || token.startsWith('bad')) throw new Error('bad token')
+        const token =
+          typeof auth === 'object' && auth !== null ? (auth as { token?: unknown }).token : undefined
+        if (typeof token !== 'string') return { subject: 'anonymous' }
+        if (token.startsWith('bad')) throw new Error('bad token')
         return { subject: token }
       },
       onJoin: (topic) => !topic.startsWith('deny:'),

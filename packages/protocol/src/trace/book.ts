@@ -37,8 +37,22 @@ export class TraceBook {
   private invented = 0
   readonly settings: { heartbeatMs: number; heartbeatTimeoutMs: number; graceMs: number }
 
-  constructor(readonly trace: Trace) {
-    this.settings = { ...TRACE_DEFAULTS, ...trace.server }
+  /**
+   * @param settings The timings the server under test really runs with, when a harness knows them
+   * better than the trace's `server` settings over TRACE_DEFAULTS (a real server configured through
+   * its control channel).
+   */
+  constructor(
+    readonly trace: Trace,
+    settings: Partial<typeof TRACE_DEFAULTS> = {},
+  ) {
+    this.settings = { ...TRACE_DEFAULTS, ...trace.server, ...settings }
+  }
+
+  /** Ties a session id to an actor; the latest binding of an actor wins in sidOf. */
+  bind(sid: string, actor: string): void {
+    this.sidToActor.delete(sid)
+    this.sidToActor.set(sid, actor)
   }
 
   /** Records frames that arrived, one transport message (a frame or a batch) at a time. */
@@ -82,7 +96,7 @@ export class TraceBook {
     queue.shift()
     const problem = match(pattern, frame, this.captures)
     if (problem !== undefined) return fail(`${problem}\n  frame: ${JSON.stringify(frame)}`)
-    if (type === 'welcome' && typeof frame.sid === 'string') this.sidToActor.set(frame.sid, actor)
+    if (type === 'welcome' && typeof frame.sid === 'string') this.bind(frame.sid, actor)
     // A new session's direct stream starts again at 1.
     if (type === 'welcome' && frame.resumed === false) this.matchedSeq.delete(`${actor}|s2c|msg|`)
     if (typeof frame.seq === 'number')

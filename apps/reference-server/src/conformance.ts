@@ -1,0 +1,531 @@
+/**
+ * Conformance mode (spec/conformance.md): the reference server runs the TEST APPLICATION of
+ * spec/vectors/README.md instead of the chat, and serves the test-server control channel on its own
+ * port, so that `lifeline-conformance server` can drive it:
+ *
+ *   POST /conformance/reset    {"settings": {...}}  every connection cut, a fresh server and store
+ *   POST /conformance/do       a server action      publish, kick, remove, shutdown, restart
+ *   GET  /conformance/events?after=N               the application's numbered events
+ *
+ * One WebSocket transport keeps listening throughout; each reset or restart makes a new LifelineServer
+ * (same signing secret) and routes new connections to it. For tests only: never expose it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import {
+  type Payload,
+  type ServerConnectionHandlers,
+  type ServerTransport,
+  type ServerTransportConnection,
+  systemClock,
+} from '@lifeline/core'
+import {
+  createServer,
+  type LifelineServer,
+  MemoryStore,
+  type ServerOptions,
+  type StreamEntry,
+  type StreamName,
+  type StreamRead,
+} from '@lifeline/core/server'
+import type { WsServerTransport } from '@lifeline/ws/server'
+import type { Logger } from './logger.js'
+import { logEvents } from './session-log.js'
+
+export const CONTROL_PATH = '/conformance'
+
+/**
+ * Deliberate bugs, for testing the conformance suite itself:
+ * - `duplicate-replay`: a replay delivers its first message twice, under two seqs (LL-REPLAY-1);
+ * - `no-rotate`: a resumed session's welcome hands back the memento the client came with (LL-MEMENTO-5).
+ */
+export type ConformanceFault = 'duplicate-replay' | 'no-rotate'
+
+export interface ConformanceOptions {
+  readonly faults?: readonly ConformanceFault[]
+}
+
+/** Settings a reset may give, with the control channel's defaults (spec/conformance.md). */
+export interface ConformanceSettings {
+  readonly graceMs: number
+  readonly heartbeatMs: number
+  readonly heartbeatTimeoutMs: number
+  readonly maxTopics: number
+  readonly topicLogEntries: number
+  readonly sessionLogEntries: number
+}
+
+export const CONFORMANCE_DEFAULTS: ConformanceSettings = {
+  graceMs: 3000,
+  heartbeatMs: 25_000,
+  heartbeatTimeoutMs: 10_000,
+  maxTopics: 100,
+  topicLogEntries: 1000,
+  sessionLogEntries: 1000,
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/** An application event, as GET /events reports it. */
+export type AppEvent = { readonly n: number; readonly event: string; readonly sid: string } & Record<
+  string,
+  unknown
+>
+
+class BadRequest extends Error {}
+
+/** Reads reset settings: known keys validated, unknown ones reported back as ignored. */
+export function readSettings(value: unknown): { settings: ConformanceSettings; ignored: string[] } {
+  if (value === undefined || value === null) return { settings: CONFORMANCE_DEFAULTS, ignored: [] }
+  if (typeof value !== 'object' || Array.isArray(value)) throw new BadRequest('settings must be an object')
+  const settings: Record<string, number> = { ...CONFORMANCE_DEFAULTS }
+  const ignored: string[] = []
+  for (const [key, raw] of Object.entries(value)) {
+    if (!Object.hasOwn(CONFORMANCE_DEFAULTS, key)) {
+      ignored.push(key)
+      continue
+    }
+    const min = key === 'graceMs' ? 0 : 1
+    if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < min || raw > DAY_MS) {
+      throw new BadRequest(`settings.${key} must be a whole number from ${min} to ${DAY_MS}`)
+    }
+    settings[key] = raw
+  }
+  return { settings: settings as unknown as ConformanceSettings, ignored }
+}
+
+/** The test application of spec/vectors/README.md, as LifelineServer hooks reporting app events. */
+export function testApplication(
+  server: () => LifelineServer,
+  report: (event: string, sid: string, fields: Record<string, unknown>) => void,
+): Pick<ServerOptions, 'authenticate' | 'onJoin' | 'onMessage' | 'onRecover'> {
+  return {
+    // {"token": subject}; a token starting with `bad` fails (4003); anything else is anonymous.
+    authenticate: (auth) => {
+      const token =
+        typeof auth === 'object' && auth !== null ? (auth as { token?: unknown }).token : undefined
+      if (typeof token !== 'string') return { subject: 'anonymous' }
+      if (token.startsWith('bad')) throw new Error('bad token')
+      return { subject: token }
+    },
+    onJoin: (topic) => !topic.startsWith('deny:'),
+    onMessage: (message, session) => {
+      const data = message.data as { reject?: unknown } | null
+      if (typeof data === 'object' && data !== null && data.reject === true)
+        throw new Error('rejected by the app')
+      report('message', session.sid, { data: message.data })
+      if (message.topic !== undefined) {
+        server()
+          .publish(message.topic, { from: session.subject, data: message.data })
+          .catch(() => {})
+      }
+    },
+    onRecover: ({ session, appMemento }) => {
+      report('recover', session.sid, { appMemento })
+    },
+  }
+}
+
+/** A replay that delivers its first message twice: the copy takes the next seq, the rest shift up. */
+class DuplicatingStore extends MemoryStore {
+  override async read(stream: StreamName, afterSeq: number, limit: number): Promise<StreamRead> {
+    const read = await super.read(stream, afterSeq, limit)
+    const first = read.entries.findIndex((entry) => entry.frame.type === 'msg')
+    if (!read.covered || first === -1) return read
+    const shift = (entry: StreamEntry): StreamEntry => {
+      const seq = entry.seq + 1
+      const frame = { ...entry.frame, seq }
+      return { ...entry, seq, frame, text: JSON.stringify(frame) }
+    }
+    return {
+      covered: true,
+      entries: [...read.entries.slice(0, first + 1), ...read.entries.slice(first).map(shift)],
+      lastSeq: read.lastSeq + 1,
+    }
+  }
+}
+
+type Accept = (connection: ServerTransportConnection) => ServerConnectionHandlers
+
+const IGNORE: ServerConnectionHandlers = { message: () => {}, close: () => {}, protocolError: () => {} }
+
+/** Each frame of a text payload, parsed; undefined when it is not JSON. */
+function framesOf(payload: Payload): Record<string, unknown>[] | undefined {
+  try {
+    const value: unknown = typeof payload === 'string' ? JSON.parse(payload) : payload
+    return (Array.isArray(value) ? value : [value]).filter(
+      (frame): frame is Record<string, unknown> => typeof frame === 'object' && frame !== null,
+    )
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The transport one LifelineServer sees: connections the shared ws transport accepted while this server
+ * was current. `cut` drops them all without a close frame, as a process restart would.
+ */
+class Port implements ServerTransport {
+  readonly encoding = 'text' as const
+  readonly name = 'ws'
+  private accept: Accept | undefined
+  private readonly open = new Map<ServerTransportConnection, () => void>()
+  private closing = false
+
+  constructor(
+    private readonly ws: WsServerTransport,
+    private readonly faults: ReadonlySet<ConformanceFault>,
+  ) {}
+
+  listen(accept: Accept): void {
+    this.accept = accept
+  }
+
+  drain(retryAfterMs: number): void {
+    this.ws.drain(retryAfterMs)
+  }
+
+  take(connection: ServerTransportConnection): ServerConnectionHandlers {
+    const accept = this.accept
+    if (accept === undefined || this.closing) {
+      connection.terminate?.()
+      return IGNORE
+    }
+    let closed: () => void = () => {}
+    const gone = new Promise<void>((resolve) => {
+      closed = resolve
+    })
+    this.open.set(connection, () => gone)
+    let resumedWith: string | undefined
+    const noRotate = this.faults.has('no-rotate')
+    const seen: ServerTransportConnection = {
+      info: connection.info,
+      send: (payload) => {
+        if (
+          !noRotate ||
+          resumedWith === undefined ||
+          typeof payload !== 'string' ||
+          !payload.includes('"welcome"')
+        ) {
+          return connection.send(payload)
+        }
+        // The fault: the welcome of a resume hands back the memento the client came with.
+        const value: unknown = JSON.parse(payload)
+        for (const frame of Array.isArray(value) ? value : [value]) {
+          if (frame?.type === 'welcome' && frame.resumed === true) frame.memento = resumedWith
+        }
+        connection.send(JSON.stringify(value))
+      },
+      close: (code, reason) => connection.close(code, reason),
+      ...(connection.bufferedBytes === undefined
+        ? {}
+        : { bufferedBytes: () => connection.bufferedBytes?.() ?? 0 }),
+      ...(connection.terminate === undefined ? {} : { terminate: () => connection.terminate?.() }),
+    }
+    const handlers = accept(seen)
+    return {
+      message: (payload) => {
+        if (noRotate) {
+          for (const frame of framesOf(payload) ?? []) {
+            const memento = (frame.resume as { memento?: unknown } | undefined)?.memento
+            if (frame.type === 'hello' && typeof memento === 'string') resumedWith = memento
+          }
+        }
+        handlers.message(payload)
+      },
+      close: (info) => {
+        this.open.delete(connection)
+        closed()
+        try {
+          handlers.close(info)
+        } catch {
+          // a server being replaced may already be shut down
+        }
+      },
+      protocolError: (reason) => handlers.protocolError(reason),
+    }
+  }
+
+  /** Cuts every connection without a close frame and waits (briefly) until each has closed. */
+  async cut(): Promise<void> {
+    this.closing = true
+    const waits = [...this.open.values()].map((gone) => gone())
+    for (const connection of this.open.keys()) {
+      if (connection.terminate !== undefined) connection.terminate()
+      else connection.close(1012, 'restarting')
+    }
+    await Promise.race([Promise.all(waits), new Promise((resolve) => setTimeout(resolve, 1000))])
+  }
+
+  /** The server shut down: its byes leave, then the sockets are cut. */
+  async close(): Promise<void> {
+    this.closing = true
+    const deadline = Date.now() + 1000
+    while ([...this.open.keys()].some((c) => (c.bufferedBytes?.() ?? 0) > 0) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    await this.cut()
+  }
+}
+
+interface Current {
+  readonly server: LifelineServer
+  readonly port: Port
+  readonly settings: ConformanceSettings
+  readonly stopLogging: () => void
+}
+
+/** The control channel and the servers it switches between. */
+export class ConformanceHost {
+  private current: Current | undefined
+  private events: AppEvent[] = []
+  private eventCount = 0
+  private readonly faults: ReadonlySet<ConformanceFault>
+  /** Resets and restarts run one at a time; connections wait for none of them. */
+  private queue: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    private readonly ws: WsServerTransport,
+    private readonly secret: string,
+    private readonly logger: Logger,
+    options: ConformanceOptions,
+  ) {
+    this.faults = new Set(options.faults ?? [])
+  }
+
+  /** The LifelineServer now current. */
+  get server(): LifelineServer {
+    if (this.current === undefined) throw new Error('conformance host not started')
+    return this.current.server
+  }
+
+  async start(settings: ConformanceSettings = CONFORMANCE_DEFAULTS): Promise<void> {
+    await this.ws.listen((connection) => {
+      const current = this.current
+      if (current === undefined) {
+        connection.terminate?.()
+        return IGNORE
+      }
+      return current.port.take(connection)
+    })
+    this.current = await this.make(settings)
+  }
+
+  private report = (event: string, sid: string, fields: Record<string, unknown>): void => {
+    this.events.push({ n: ++this.eventCount, event, sid, ...fields })
+    if (this.events.length > 100_000) this.events.splice(0, this.events.length - 100_000)
+  }
+
+  private async make(settings: ConformanceSettings): Promise<Current> {
+    const memory = {
+      topicLog: { maxEntries: settings.topicLogEntries },
+      directLog: { maxEntries: settings.sessionLogEntries },
+    }
+    const store = this.faults.has('duplicate-replay')
+      ? new DuplicatingStore(systemClock, memory)
+      : new MemoryStore(systemClock, memory)
+    let server: LifelineServer | undefined
+    server = createServer({
+      secret: this.secret,
+      graceMs: settings.graceMs,
+      heartbeatMs: settings.heartbeatMs,
+      heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+      maxTopics: settings.maxTopics,
+      store,
+      ...testApplication(() => server as LifelineServer, this.report),
+    })
+    server.on('session', (event) => this.report('attempt', event.sid, { attempt: event.attempt }))
+    const stopLogging = logEvents(server, this.logger)
+    const port = new Port(this.ws, this.faults)
+    await server.attach(port)
+    return { server, port, settings, stopLogging }
+  }
+
+  /** Every connection cut without a close frame, the server and its store gone, a new one current. */
+  private replace(settings: ConformanceSettings): Promise<void> {
+    const run = this.queue.then(async () => {
+      const old = this.current
+      if (old !== undefined) {
+        await old.port.cut()
+        await old.server.shutdown().catch(() => {})
+        old.stopLogging()
+      }
+      this.ws.drain(0) // probes say "accepting" again after a shutdown action
+      this.current = await this.make(settings)
+    })
+    this.queue = run.catch(() => {})
+    return run
+  }
+
+  /** POST /reset: fresh server, store and event log, with these settings. */
+  async reset(value: unknown): Promise<{ ignored: string[] }> {
+    const { settings, ignored } = readSettings(value)
+    await this.replace(settings)
+    this.events = []
+    this.eventCount = 0
+    this.logger.info('conformance reset', { ...settings })
+    return { ignored }
+  }
+
+  /** POST /do: the application performs an action (spec/conformance.md, "Server actions"). */
+  async act(value: unknown): Promise<void> {
+    if (typeof value !== 'object' || value === null) throw new BadRequest('the body must be an action object')
+    const action = value as Record<string, unknown>
+    const sid = (): string => {
+      if (typeof action.sid !== 'string') throw new BadRequest(`${String(action.action)} needs a sid`)
+      return action.sid
+    }
+    const ms = (key: string): number | undefined => {
+      const raw = action[key]
+      if (raw === undefined) return undefined
+      if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 0)
+        throw new BadRequest(`${key} must be a whole number`)
+      return raw
+    }
+    const server = this.server
+    switch (action.action) {
+      case 'publish': {
+        if (action.sid !== undefined) {
+          await server.send(
+            sid(),
+            action.data,
+            action.appMemento === undefined ? {} : { appMemento: action.appMemento },
+          )
+          return
+        }
+        if (typeof action.topic !== 'string') throw new BadRequest('publish needs a topic or a sid')
+        await server.publish(action.topic, action.data)
+        return
+      }
+      case 'kick': {
+        const reason = typeof action.reason === 'string' ? action.reason : undefined
+        if (!server.kick(sid(), reason)) throw new Error(`no session ${sid()}`)
+        return
+      }
+      case 'remove': {
+        if (typeof action.topic !== 'string') throw new BadRequest('remove needs a topic')
+        if (!server.remove(sid(), action.topic)) throw new Error(`session ${sid()} is not in ${action.topic}`)
+        return
+      }
+      case 'shutdown': {
+        const retryAfterMs = ms('retryAfterMs')
+        const jitterMs = ms('jitterMs')
+        server.goAway({
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+          ...(jitterMs === undefined ? {} : { jitterMs }),
+        })
+        return
+      }
+      case 'restart':
+        // A process restart with a memory store: every link cut, every session forgotten, same keys.
+        return this.replace(this.current?.settings ?? CONFORMANCE_DEFAULTS)
+      default:
+        throw new BadRequest(`unknown action ${JSON.stringify(action.action)}`)
+    }
+  }
+
+  /** GET /events?after=N. */
+  eventsAfter(after: number): AppEvent[] {
+    return this.events.filter((event) => event.n > after)
+  }
+
+  /** Shuts the current server down (bye 4200 to everyone), then the shared transport. */
+  async close(): Promise<void> {
+    await this.queue
+    const current = this.current
+    if (current !== undefined) {
+      await current.server.shutdown({ retryAfterMs: 1000, jitterMs: 5000 }).catch(() => {})
+      current.stopLogging()
+    }
+    await this.ws.close()
+  }
+
+  /** Answers requests under CONTROL_PATH; false for other paths. */
+  handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): boolean {
+    if (path !== CONTROL_PATH && !path.startsWith(`${CONTROL_PATH}/`)) return false
+    const route = path.slice(CONTROL_PATH.length)
+    const answer = (status: number, value: unknown) => {
+      const body = `${JSON.stringify(value)}\n`
+      res.writeHead(status, {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+        'Cache-Control': 'no-store',
+      })
+      res.end(body)
+    }
+    const method = req.method ?? 'GET'
+    const post = async (work: (body: unknown) => Promise<Record<string, unknown> | undefined>) => {
+      if (method !== 'POST') return answer(405, { ok: false, error: 'use POST' })
+      try {
+        const result = await work(await readJson(req))
+        answer(200, { ok: true, ...result })
+      } catch (error) {
+        const status = error instanceof BadRequest ? 400 : 200
+        answer(status, { ok: false, error: error instanceof Error ? error.message : String(error) })
+      }
+    }
+    if (route === '/reset') {
+      void post(async (body) => {
+        const settings = (body as { settings?: unknown } | undefined)?.settings
+        const { ignored } = await this.reset(settings)
+        return ignored.length === 0 ? undefined : { ignored }
+      })
+      return true
+    }
+    if (route === '/do') {
+      void post(async (body) => {
+        await this.act(body)
+        return undefined
+      })
+      return true
+    }
+    if (route === '/events') {
+      if (method !== 'GET') {
+        answer(405, { ok: false, error: 'use GET' })
+        return true
+      }
+      const raw = query.get('after') ?? '0'
+      const after = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
+      if (Number.isNaN(after)) answer(400, { ok: false, error: 'after must be a whole number' })
+      else answer(200, { events: this.eventsAfter(after) })
+      return true
+    }
+    if (route === '' || route === '/') {
+      answer(200, {
+        ok: true,
+        endpoints: ['POST /conformance/reset', 'POST /conformance/do', 'GET /conformance/events?after=N'],
+        faults: [...this.faults],
+      })
+      return true
+    }
+    answer(404, { ok: false, error: 'not found' })
+    return true
+  }
+}
+
+const MAX_BODY = 1024 * 1024
+
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_BODY) {
+        reject(new BadRequest('body too large'))
+        req.destroy()
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('error', reject)
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8')
+      if (text.trim() === '') return resolve(undefined)
+      try {
+        resolve(JSON.parse(text))
+      } catch {
+        reject(new BadRequest('the body is not JSON'))
+      }
+    })
+  })
+}
