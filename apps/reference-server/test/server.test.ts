@@ -179,7 +179,7 @@ describe('the chat app', () => {
 })
 
 describe('/demo/drop', () => {
-  it('kills the socket; the client goes away and resumes by itself, recovering everything', async () => {
+  it('kills the socket; the client goes away and resumes by itself, recovering everything; no memento in the logs (LL-MEMENTO-7)', async () => {
     const storage = memoryStorage()
     const dora = track(
       createClient({ transport: wsTransport(server.wsUrl), auth: { name: 'dora' }, storage }),
