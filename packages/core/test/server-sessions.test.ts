@@ -292,3 +292,28 @@ describe('outbound limits', () => {
     expect(await w.server.publish('t', 'small')).toBe(1)
   })
 })
+
+describe('presence for the app', () => {
+  it('LL-PRESENCE-1, LL-PRESENCE-3: members(topic) follows joins, drops and leaves', async () => {
+    const w = await world({
+      authenticate: (auth) => ({ subject: String(auth), meta: { name: String(auth) } }),
+    })
+    const a = await open(w, 'a', { auth: 'ann' })
+    const b = await open(w, 'b', { auth: 'bob' })
+    for (const c of [a, b]) c.send({ type: 'join', topic: 't' })
+    await settle()
+    const sidA = a.last('welcome')?.sid
+    const sidB = b.last('welcome')?.sid
+    expect(w.server.members('t')).toEqual([
+      { sid: sidA, state: 'online', meta: { name: 'ann' } },
+      { sid: sidB, state: 'online', meta: { name: 'bob' } },
+    ])
+    a.close()
+    await settle()
+    expect(w.server.members('t')).toContainEqual({ sid: sidA, state: 'away', meta: { name: 'ann' } })
+    b.send({ type: 'leave', topic: 't' })
+    await settle()
+    expect(w.server.members('t').map((m) => m.sid)).toEqual([sidA])
+    expect(w.server.members('nowhere')).toEqual([])
+  })
+})

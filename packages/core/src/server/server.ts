@@ -2,7 +2,7 @@
  * The server's public face: attach transports, publish to topics and sessions, kick, shut down.
  * Behaviour lives in core.ts, handshake.ts and frames.ts.
  */
-import { CloseCode } from '@lifeline/protocol'
+import { CloseCode, type Member } from '@lifeline/protocol'
 import type {
   ServerTransport,
   ServerTransportConnection,
@@ -72,6 +72,11 @@ export class LifelineServer {
     const session = this.core.sessions.get(sid)
     if (session === undefined) return Promise.reject(new Error(`no session ${sid}`))
     return this.core.sendDirect(session, data, options.appMemento)
+  }
+
+  /** A topic's members on this node, each online or away, with the meta its app gave it (LL-PRESENCE-3). */
+  members(topic: string): Member[] {
+    return this.core.registry.members(topic)
   }
 
   /** The app's handle on a session, if it exists (connected or in grace). */
