@@ -27,6 +27,7 @@ import {
   type StreamName,
   type StreamRead,
 } from '@lifeline/core/server'
+import { testApplication } from '@lifeline/core/testing'
 import type { WsServerTransport } from '@lifeline/ws/server'
 import type { Logger } from './logger.js'
 import { logEvents } from './session-log.js'
@@ -91,38 +92,6 @@ export function readSettings(value: unknown): { settings: ConformanceSettings; i
     settings[key] = raw
   }
   return { settings: settings as unknown as ConformanceSettings, ignored }
-}
-
-/** The test application of spec/vectors/README.md, as LifelineServer hooks reporting app events. */
-export function testApplication(
-  server: () => LifelineServer,
-  report: (event: string, sid: string, fields: Record<string, unknown>) => void,
-): Pick<ServerOptions, 'authenticate' | 'onJoin' | 'onMessage' | 'onRecover'> {
-  return {
-    // {"token": subject}; a token starting with `bad` fails (4003); anything else is anonymous.
-    authenticate: (auth) => {
-      const token =
-        typeof auth === 'object' && auth !== null ? (auth as { token?: unknown }).token : undefined
-      if (typeof token !== 'string') return { subject: 'anonymous' }
-      if (token.startsWith('bad')) throw new Error('bad token')
-      return { subject: token }
-    },
-    onJoin: (topic) => !topic.startsWith('deny:'),
-    onMessage: (message, session) => {
-      const data = message.data as { reject?: unknown } | null
-      if (typeof data === 'object' && data !== null && data.reject === true)
-        throw new Error('rejected by the app')
-      report('message', session.sid, { data: message.data })
-      if (message.topic !== undefined) {
-        server()
-          .publish(message.topic, { from: session.subject, data: message.data })
-          .catch(() => {})
-      }
-    },
-    onRecover: ({ session, appMemento }) => {
-      report('recover', session.sid, { appMemento })
-    },
-  }
 }
 
 /** A replay that delivers its first message twice: the copy takes the next seq, the rest shift up. */

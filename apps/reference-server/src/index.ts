@@ -9,7 +9,6 @@ export {
   ConformanceHost,
   type ConformanceOptions,
   type ConformanceSettings,
-  testApplication,
 } from './conformance.js'
 export { createLogger, type Logger } from './logger.js'
 export { createMetrics, type Metrics } from './metrics.js'

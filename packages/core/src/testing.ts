@@ -14,3 +14,4 @@ export {
   type WireTap,
 } from './testing/fake-network.js'
 export { SimulatedClock, seededRandom } from './testing/simulated-clock.js'
+export { testApplication } from './testing/test-application.js'

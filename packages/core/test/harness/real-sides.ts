@@ -11,7 +11,7 @@ import {
 } from '../../src/index.js'
 import { createServer, type LifelineServer } from '../../src/server.js'
 import type { FakeNetwork, SimulatedClock } from '../../src/testing.js'
-import { seededRandom } from '../../src/testing.js'
+import { seededRandom, testApplication } from '../../src/testing.js'
 import { settle } from './base.js'
 
 type ClientAction = Extract<TraceStep, { do: unknown; client: string }>['do']
@@ -188,26 +188,10 @@ export class RealServer {
         ...(topicLogEntries === undefined ? {} : { topicLog: { maxEntries: topicLogEntries } }),
         ...(sessionLogEntries === undefined ? {} : { directLog: { maxEntries: sessionLogEntries } }),
       },
-      authenticate: (auth) => {
-        const token =
-          typeof auth === 'object' && auth !== null ? (auth as { token?: unknown }).token : undefined
-        if (typeof token !== 'string') return { subject: 'anonymous' }
-        if (token.startsWith('bad')) throw new Error('bad token')
-        return { subject: token }
-      },
-      onJoin: (topic) => !topic.startsWith('deny:'),
-      onMessage: (message, session) => {
-        const data = message.data as { reject?: unknown } | null
-        if (typeof data === 'object' && data !== null && data.reject === true)
-          throw new Error('rejected by the app')
-        context.event('server|message', { event: 'message', client: session.sid, data: message.data })
-        if (message.topic !== undefined) {
-          void this.server.publish(message.topic, { from: session.subject, data: message.data })
-        }
-      },
-      onRecover: ({ session, appMemento }) => {
-        context.event('server|recover', { event: 'recover', client: session.sid, appMemento })
-      },
+      ...testApplication(
+        () => this.server,
+        (event, sid, fields) => context.event(`server|${event}`, { event, client: sid, ...fields }),
+      ),
     })
     server.on('session', (event) => {
       context.event('server|attempt', { event: 'attempt', client: event.sid, attempt: event.attempt })
