@@ -3,23 +3,22 @@
  * `@lifeline/core/server`, test tools in `@lifeline/core/testing`.
  */
 export { fullJitter, type RetryContext, type RetryDelay, retryAfterDelay } from './client/backoff.js'
-export {
-  type ClientEvents,
-  type ClientStatus,
-  createClient,
-  type InboundMessage,
-  LifelineClient,
-  type PresenceChange,
-  type SendOptions,
-  type SessionEvent,
-  type UnrecoveredEvent,
-} from './client/client.js'
+export { createClient, LifelineClient } from './client/client.js'
 export {
   browserEnvironment,
   type ClientEnvironment,
   type EnvironmentHandlers,
   inertEnvironment,
 } from './client/environment.js'
+export type {
+  ClientEvents,
+  ClientStatus,
+  InboundMessage,
+  PresenceChange,
+  SendOptions,
+  SessionEvent,
+  UnrecoveredEvent,
+} from './client/events.js'
 export type { AuthOption, ClientOptions, DroppedMessage } from './client/options.js'
 export type { OutboxLimits, OverflowPolicy } from './client/outbox.js'
 export {

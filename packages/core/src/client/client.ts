@@ -5,101 +5,25 @@
 import {
   CloseCode,
   DEFAULT_MAX_FRAME_BYTES,
-  exceedsBytes,
   type Hello,
-  type Joined,
-  type PresenceEvent,
   type ProtocolError,
   type ServerBye,
   type ServerFrame,
-  type UnrecoveredReason,
   type Welcome,
 } from '@lifeline/protocol'
 import { Timer } from '../clock.js'
 import { Emitter } from '../emitter.js'
-import {
-  BufferOverflowError,
-  ConnectionClosedError,
-  MessageTooLargeError,
-  SendRejectedError,
-} from '../errors.js'
+import { BufferOverflowError, ConnectionClosedError, SendRejectedError } from '../errors.js'
 import type { CloseInfo } from '../transport.js'
 import { ClientConnection } from './connection.js'
+import { encodeData, sendFrame, sendText, TOPIC_PATTERN, tooLarge } from './encoder.js'
+import type { ClientEvents, ClientStatus, SendOptions, SessionEvent } from './events.js'
 import { DIRECT, Inbox } from './inbox.js'
 import { type ConnectionEffect, type ConnectionEvent, type ConnectionState, transition } from './machine.js'
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js'
 import { Outbox, type OutgoingMessage } from './outbox.js'
-import { type MemberInfo, Topics } from './topics.js'
-
-/** The client's status, as a discriminated union on `type`. */
-export type ClientStatus =
-  | { readonly type: 'idle' }
-  | { readonly type: 'connecting'; readonly attempt: number }
-  | { readonly type: 'open'; readonly sid: string; readonly resumed: boolean; readonly recovered: boolean }
-  | {
-      readonly type: 'waiting'
-      readonly attempt: number
-      readonly delayMs: number
-      readonly reason: 'backoff' | 'server' | 'offline'
-    }
-  | { readonly type: 'closed'; readonly error: Error | undefined }
-
-export interface InboundMessage {
-  readonly topic: string | undefined
-  readonly data: unknown
-  readonly seq: number
-}
-
-export interface PresenceChange {
-  readonly topic: string
-  readonly sid: string
-  readonly event: PresenceEvent
-  readonly meta: unknown
-  readonly seq: number
-}
-
-/** Every welcome: whether the session continued and whether anything was lost (LL-RESUME-2..7). */
-export interface SessionEvent {
-  readonly sid: string
-  readonly resumed: boolean
-  readonly recovered: boolean
-  /** True when this connection asked to resume a session. */
-  readonly resumeAsked: boolean
-  readonly reason: UnrecoveredReason | undefined
-}
-
-/** The session could not be recovered: resync from your own storage (LL-RESUME-7, LL-APPM-3). */
-export interface UnrecoveredEvent {
-  readonly reason: UnrecoveredReason
-  /** The last app memento the client held, as the server issued it. */
-  readonly appMemento: string | undefined
-}
-
-export interface ClientEvents extends Record<string, unknown> {
-  status: ClientStatus
-  message: InboundMessage
-  presence: PresenceChange
-  session: SessionEvent
-  unrecovered: UnrecoveredEvent
-  joined: { readonly topic: string; readonly recovered: boolean | undefined }
-  joinError: { readonly topic: string; readonly code: number; readonly reason: string }
-  unjoined: { readonly topic: string; readonly code: number | undefined; readonly reason: string | undefined }
-  /** The number of sends not yet acked changed. */
-  pending: number
-  /** A non-fatal problem: a server error frame, a protocol error that dropped the link. */
-  error: Error
-}
-
-export interface SendOptions {
-  readonly topic?: string
-  /** A stable id of your own (for example from a durable outbox); must be unique per client. */
-  readonly id?: string
-}
-
-const TOPIC_PATTERN = /^[!-~]{1,200}$/
-const ID_PATTERN = /^[!-~]{1,128}$/
-/** Room for the send frame around its data: type, seq, id and topic members. */
-const SEND_OVERHEAD = 64
+import { TopicSync } from './topic-sync.js'
+import type { MemberInfo } from './topics.js'
 
 export class LifelineClient extends Emitter<ClientEvents> {
   private readonly options: ResolvedClientOptions
@@ -109,8 +33,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private readonly ackTimer: Timer
   private readonly outbox: Outbox
   private readonly inbox: Inbox
-  private readonly topics = new Topics()
-  private readonly joinsSent = new Set<string>()
+  private readonly topics: TopicSync
   private memento: string | undefined
   private appMemento: string | undefined
   private session: SessionEvent | undefined
@@ -123,8 +46,6 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private stopEnvironment: (() => void) | undefined
   private readonly events: ConnectionEvent[] = []
   private dispatching = false
-  /** Leaves sent and not yet answered: their `unjoined` must not undo a later join (LL-TOPIC-4). */
-  private readonly leavesSent = new Map<string, number>()
 
   constructor(options: ClientOptions) {
     super()
@@ -133,6 +54,18 @@ export class LifelineClient extends Emitter<ClientEvents> {
     this.ackTimer = new Timer(this.options.clock)
     this.outbox = new Outbox(this.options.outbox)
     this.inbox = new Inbox(this.options.ackEvery)
+    this.topics = new TopicSync(
+      this.inbox,
+      (frame) => {
+        if (this.state.status === 'open') this.connection?.send(frame)
+      },
+      {
+        joined: (topic, recovered) => this.emit('joined', { topic, recovered }),
+        joinError: (topic, code, reason) => this.emit('joinError', { topic, code, reason }),
+        unjoined: (topic, code, reason) => this.emit('unjoined', { topic, code, reason }),
+        error: (error) => this.emit('error', error),
+      },
+    )
   }
 
   get status(): ClientStatus {
@@ -225,23 +158,11 @@ export class LifelineClient extends Emitter<ClientEvents> {
     if (this.state.status === 'closed') {
       return Promise.reject(new ConnectionClosedError('the client is closed', 1000))
     }
-    let json: string | undefined
-    try {
-      json = JSON.stringify(data)
-    } catch (cause) {
-      return Promise.reject(new TypeError('data must be a JSON value', { cause }))
-    }
-    if (json === undefined) return Promise.reject(new TypeError('data must be a JSON value'))
-    if (options.topic !== undefined && !TOPIC_PATTERN.test(options.topic)) {
-      return Promise.reject(new TypeError(`invalid topic ${JSON.stringify(options.topic)}`))
-    }
-    if (options.id !== undefined && !ID_PATTERN.test(options.id)) {
-      return Promise.reject(new TypeError('a message id is 1-128 printable ASCII characters (LL-FRAME-8)'))
-    }
+    const encoded = encodeData(data, options.topic, options.id)
+    if (encoded instanceof Error) return Promise.reject(encoded)
     const id = options.id ?? `${this.options.idPrefix}.${this.nextId++}`
-    const tooLarge = this.tooLarge(json, id, options.topic) // LL-SEND-6: refused here, never sent
-    if (tooLarge !== undefined) return Promise.reject(tooLarge)
-    const encoded = json
+    const refused = tooLarge(encoded, id, options.topic, this.maxFrameBytes)
+    if (refused !== undefined) return Promise.reject(refused)
     return new Promise<void>((resolve, reject) => {
       const message: OutgoingMessage = {
         id,
@@ -271,23 +192,12 @@ export class LifelineClient extends Emitter<ClientEvents> {
       return Promise.reject(new TypeError(`invalid topic ${JSON.stringify(topic)}`))
     if (this.state.status === 'closed')
       return Promise.reject(new ConnectionClosedError('the client is closed', 1000))
-    const joined = this.topics.want(topic)
-    if (this.state.status === 'open') this.sendJoin(topic)
-    return joined
+    return this.topics.join(topic, this.state.status === 'open')
   }
 
   /** Leaves a topic; its entries are no longer delivered (LL-TOPIC-4). */
   leave(topic: string): void {
-    if (!this.topics.unwant(topic)) return
-    this.joinsSent.delete(topic)
-    this.inbox.forget(topic)
-    if (this.state.status === 'open') this.sendLeave(topic)
-  }
-
-  private sendLeave(topic: string): void {
-    if (this.connection === undefined) return
-    this.leavesSent.set(topic, (this.leavesSent.get(topic) ?? 0) + 1)
-    this.connection.send({ type: 'leave', topic })
+    this.topics.leave(topic, this.state.status === 'open')
   }
 
   /**
@@ -395,8 +305,6 @@ export class LifelineClient extends Emitter<ClientEvents> {
     this.ackTimer.clear()
     this.inbox.takeAcks() // the next hello carries the cursors instead
     this.persist() // so a reload before that hello does not deliver them again
-    this.joinsSent.clear()
-    this.leavesSent.clear()
     this.outbox.connectionLost()
     this.topics.connectionLost()
     if (bye?.code === CloseCode.SESSION_REPLACED || (bye !== undefined && !bye.reconnect)) {
@@ -422,14 +330,14 @@ export class LifelineClient extends Emitter<ClientEvents> {
       case 'msg': {
         const stream = frame.topic ?? DIRECT
         // LL-TOPIC-4: entries of a topic not (or not yet again) joined belong to an old subscription.
-        if (frame.topic !== undefined && this.topics.state(frame.topic) !== 'joined') return
+        if (frame.topic !== undefined && !this.topics.isJoined(frame.topic)) return
         if (!this.inbox.accepts(stream, frame.seq)) return // LL-SEQ-3: a replayed duplicate
         this.emit('message', { topic: frame.topic, data: frame.data, seq: frame.seq })
         if (frame.am !== undefined) this.appMemento = frame.am // LL-APPM-2: only once delivered
         return this.delivered(stream, frame.seq)
       }
       case 'presence':
-        if (this.topics.state(frame.topic) !== 'joined' || !this.inbox.accepts(frame.topic, frame.seq)) return
+        if (!this.topics.isJoined(frame.topic) || !this.inbox.accepts(frame.topic, frame.seq)) return
         this.topics.presence(frame)
         this.emit('presence', {
           topic: frame.topic,
@@ -443,26 +351,11 @@ export class LifelineClient extends Emitter<ClientEvents> {
         this.outbox.ack(frame.seq)
         return this.emit('pending', this.outbox.size)
       case 'joined':
-        return this.joined(frame)
-      case 'join_error': {
-        this.joinsSent.delete(frame.topic)
-        this.topics.failed(frame.topic, frame.code, frame.reason)
-        return this.emit('joinError', { topic: frame.topic, code: frame.code, reason: frame.reason })
-      }
-      case 'unjoined': {
-        const pending = this.leavesSent.get(frame.topic) ?? 0
-        if (frame.code === undefined && pending > 0) {
-          // The answer to a leave we sent; the topic may have been joined again since.
-          if (pending === 1) this.leavesSent.delete(frame.topic)
-          else this.leavesSent.set(frame.topic, pending - 1)
-          if (this.topics.has(frame.topic)) return
-        } else {
-          this.joinsSent.delete(frame.topic)
-          this.topics.unwant(frame.topic)
-          this.inbox.forget(frame.topic)
-        }
-        return this.emit('unjoined', { topic: frame.topic, code: frame.code, reason: frame.reason })
-      }
+        return this.topics.joined(frame)
+      case 'join_error':
+        return this.topics.joinError(frame)
+      case 'unjoined':
+        return this.topics.unjoined(frame)
       case 'memento':
         this.memento = frame.memento
         return this.persist()
@@ -486,7 +379,9 @@ export class LifelineClient extends Emitter<ClientEvents> {
     if (frame.am !== undefined) this.appMemento = frame.am
     this.maxFrameBytes = frame.limits.maxFrameBytes
     // Sends queued before this welcome were checked against a limit we now know.
-    this.outbox.discardQueued((message) => this.tooLarge(message.json, message.id, message.topic))
+    this.outbox.discardQueued((message) =>
+      tooLarge(message.json, message.id, message.topic, this.maxFrameBytes),
+    )
     if (frame.resumed)
       this.outbox.resumed(frame.ackedSeq) // LL-RESUME-5
     else {
@@ -510,60 +405,9 @@ export class LifelineClient extends Emitter<ClientEvents> {
       this.emit('unrecovered', { reason: frame.reason ?? 'overflow', appMemento: this.appMemento })
     }
     this.emit('pending', this.outbox.size)
-    this.restoreTopics(frame)
+    this.topics.restore(frame, this.options.rejoin) // LL-TOPIC-5, LL-TOPIC-6
     this.flushOutbox()
     this.persist()
-  }
-
-  private restoreTopics(frame: Welcome): void {
-    const wanted = this.topics.names()
-    if (frame.resumed) {
-      // LL-TOPIC-5: the server restored its topics; join what it lacks, leave what is unwanted.
-      const restored = new Set(frame.topics)
-      for (const topic of wanted) {
-        if (!restored.has(topic)) this.sendJoin(topic)
-        else if (this.topics.restored(topic)) this.connection?.send({ type: 'join', topic }) // members
-      }
-      for (const topic of frame.topics)
-        if (!this.topics.has(topic)) this.connection?.send({ type: 'leave', topic })
-      return
-    }
-    // LL-TOPIC-6: a new session joins again what the app had joined, filtered by the app.
-    const rejoin = this.options.rejoin
-    if (rejoin === undefined || wanted.length === 0) return this.sendJoins(wanted)
-    Promise.resolve()
-      .then(() => rejoin(wanted))
-      .then(
-        (chosen) => {
-          const keep = new Set(chosen)
-          for (const topic of wanted) {
-            if (keep.has(topic)) continue
-            this.topics.unwant(topic) // a new session never had it: nothing to leave on the server
-            this.inbox.forget(topic)
-          }
-          this.sendJoins(wanted.filter((topic) => keep.has(topic)))
-        },
-        (error: unknown) => this.emit('error', error instanceof Error ? error : new Error(String(error))),
-      )
-  }
-
-  private sendJoins(topics: readonly string[]): void {
-    for (const topic of topics) this.sendJoin(topic)
-  }
-
-  private sendJoin(topic: string): void {
-    if (this.joinsSent.has(topic) || this.topics.state(topic) !== 'joining') return
-    this.joinsSent.add(topic)
-    const from = this.inbox.cursor(topic)
-    this.connection?.send(from > 0 ? { type: 'join', topic, from } : { type: 'join', topic })
-  }
-
-  private joined(frame: Joined): void {
-    this.joinsSent.delete(frame.topic)
-    // Left while the server decided the join: leave again, or the session stays a member.
-    if (!this.topics.joined(frame)) return this.sendLeave(frame.topic)
-    this.inbox.setCursor(frame.topic, frame.seq) // LL-TOPIC-2: entries after seq follow
-    this.emit('joined', { topic: frame.topic, recovered: frame.recovered })
   }
 
   private delivered(stream: string, seq: number): void {
@@ -583,23 +427,11 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private flushOutbox(): void {
     const connection = this.connection
     if (connection === undefined) return
+    const text = this.options.transport.encoding === 'text'
     for (const message of this.outbox.takeQueued()) {
-      const topic = message.topic === undefined ? '' : `,"topic":${JSON.stringify(message.topic)}`
-      if (this.options.transport.encoding === 'text') {
-        connection.sendText(
-          `{"type":"send","seq":${message.seq},"id":${JSON.stringify(message.id)}${topic},"data":${message.json}}`,
-        )
-      } else {
-        const frame = { type: 'send' as const, seq: message.seq, id: message.id, data: message.data }
-        connection.send(message.topic === undefined ? frame : { ...frame, topic: message.topic })
-      }
+      if (text) connection.sendText(sendText(message))
+      else connection.send(sendFrame(message))
     }
-  }
-
-  /** LL-SEND-6: a frame over the server's limit in UTF-8 is refused locally. */
-  private tooLarge(json: string, id: string, topic: string | undefined): MessageTooLargeError | undefined {
-    const budget = this.maxFrameBytes - SEND_OVERHEAD - id.length - (topic?.length ?? 0)
-    return exceedsBytes(json, budget) ? new MessageTooLargeError(json.length, this.maxFrameBytes) : undefined
   }
 
   private dropOverflow(message: OutgoingMessage): void {

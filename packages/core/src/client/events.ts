@@ -1,0 +1,67 @@
+/** What the client tells its app: the status union and the events, by name. */
+import type { PresenceEvent, UnrecoveredReason } from '@lifeline/protocol'
+
+/** The client's status, as a discriminated union on `type`. */
+export type ClientStatus =
+  | { readonly type: 'idle' }
+  | { readonly type: 'connecting'; readonly attempt: number }
+  | { readonly type: 'open'; readonly sid: string; readonly resumed: boolean; readonly recovered: boolean }
+  | {
+      readonly type: 'waiting'
+      readonly attempt: number
+      readonly delayMs: number
+      readonly reason: 'backoff' | 'server' | 'offline'
+    }
+  | { readonly type: 'closed'; readonly error: Error | undefined }
+
+export interface InboundMessage {
+  readonly topic: string | undefined
+  readonly data: unknown
+  readonly seq: number
+}
+
+export interface PresenceChange {
+  readonly topic: string
+  readonly sid: string
+  readonly event: PresenceEvent
+  readonly meta: unknown
+  readonly seq: number
+}
+
+/** Every welcome: whether the session continued and whether anything was lost (LL-RESUME-2..7). */
+export interface SessionEvent {
+  readonly sid: string
+  readonly resumed: boolean
+  readonly recovered: boolean
+  /** True when this connection asked to resume a session. */
+  readonly resumeAsked: boolean
+  readonly reason: UnrecoveredReason | undefined
+}
+
+/** The session could not be recovered: resync from your own storage (LL-RESUME-7, LL-APPM-3). */
+export interface UnrecoveredEvent {
+  readonly reason: UnrecoveredReason
+  /** The last app memento the client held, as the server issued it. */
+  readonly appMemento: string | undefined
+}
+
+export interface ClientEvents extends Record<string, unknown> {
+  status: ClientStatus
+  message: InboundMessage
+  presence: PresenceChange
+  session: SessionEvent
+  unrecovered: UnrecoveredEvent
+  joined: { readonly topic: string; readonly recovered: boolean | undefined }
+  joinError: { readonly topic: string; readonly code: number; readonly reason: string }
+  unjoined: { readonly topic: string; readonly code: number | undefined; readonly reason: string | undefined }
+  /** The number of sends not yet acked changed. */
+  pending: number
+  /** A non-fatal problem: a server error frame, a protocol error that dropped the link. */
+  error: Error
+}
+
+export interface SendOptions {
+  readonly topic?: string
+  /** A stable id of your own (for example from a durable outbox); must be unique per client. */
+  readonly id?: string
+}
