@@ -1,6 +1,6 @@
 /**
  * Where the client keeps what it needs to resume: the memento and app memento, untouched
- * (LL-MEMENTO-1, LL-APPM-2), its cursors and its topics. Memory by default; a browser can back it with
+ * (LL-MEMENTO-1, LL-APPM-2) and its cursors. Memory by default; a browser can back it with
  * sessionStorage so a reload resumes the same session.
  */
 
@@ -9,7 +9,6 @@ export interface StoredSession {
   readonly appMemento?: string
   /** Cursor per stream; the direct stream's key is the empty string. */
   readonly cursors?: Readonly<Record<string, number>>
-  readonly topics?: readonly string[]
 }
 
 export interface SessionStorage {
