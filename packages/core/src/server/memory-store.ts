@@ -11,7 +11,7 @@ export interface MemoryStoreOptions {
   directLog?: Partial<LogBounds>
   /** Bounds of each subject's message-id window (LL-SEND-3). Default: 4096 ids, 10 minutes. */
   dedup?: Partial<DedupBounds>
-  /** Most subjects with a window; the least recently used goes first (LL-LIMIT-4). Default: 100000. */
+  /** Most subjects with a window; the oldest window goes first (LL-LIMIT-4). Default: 100000. */
   maxSubjects?: number
 }
 
@@ -85,13 +85,14 @@ export class MemoryStore implements SessionStore {
   admitMessageId(subject: string, id: string): boolean {
     let window = this.windows.get(subject)
     if (window === undefined) {
+      // Beyond maxSubjects the oldest window goes: nothing is touched per message on the hot path.
       if (this.windows.size >= this.maxSubjects) {
         const oldest = this.windows.keys().next().value
         if (oldest !== undefined) this.windows.delete(oldest)
       }
       window = new DedupWindow(this.clock, this.options.dedup)
-    } else this.windows.delete(subject) // re-inserted below: most recently used last
-    this.windows.set(subject, window)
+      this.windows.set(subject, window)
+    }
     return window.admit(id)
   }
 
