@@ -136,15 +136,7 @@ export async function startServer(
     )
   })
   await lifeline.attach(transport)
-  await new Promise<void>((done, fail) => {
-    const onError = (error: Error) => fail(error)
-    http.once('error', onError)
-    http.listen(settings.port, settings.host, () => {
-      http.off('error', onError)
-      done()
-    })
-  })
-  http.on('error', (error) => logger.error('http server error', { error }))
+  await listen(http, settings.port, settings.host, logger)
 
   const port = (http.address() as AddressInfo).port
   const url = `http://${displayHost(settings.host)}:${port}/`
@@ -225,15 +217,7 @@ async function startConformance(
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
   })
   await host.start()
-  await new Promise<void>((done, fail) => {
-    const onError = (error: Error) => fail(error)
-    http.once('error', onError)
-    http.listen(settings.port, settings.host, () => {
-      http.off('error', onError)
-      done()
-    })
-  })
-  http.on('error', (error) => logger.error('http server error', { error }))
+  await listen(http, settings.port, settings.host, logger)
   const port = (http.address() as AddressInfo).port
   const url = `http://${displayHost(settings.host)}:${port}/`
   const base = url.replace(/\/$/, '')
@@ -294,5 +278,18 @@ function closeHttp(http: Server): Promise<void> {
       done()
     })
     http.closeIdleConnections()
+  })
+}
+
+/** Listens, failing on a bind error (a port in use); later errors are only logged. */
+function listen(http: Server, port: number, host: string, logger: Logger): Promise<void> {
+  return new Promise<void>((done, fail) => {
+    const onError = (error: Error) => fail(error)
+    http.once('error', onError)
+    http.listen(port, host, () => {
+      http.off('error', onError)
+      http.on('error', (error) => logger.error('http server error', { error }))
+      done()
+    })
   })
 }
