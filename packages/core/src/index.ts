@@ -46,6 +46,7 @@ export {
   type ConnectionInfo,
   closeReason,
   type Encoding,
+  type ListenContext,
   type Payload,
   type ServerConnectionHandlers,
   type ServerTransport,

@@ -86,12 +86,24 @@ export interface ServerConnectionHandlers {
   protocolError(reason: string): void
 }
 
+/** What the Lifeline server tells a transport it attaches, so the transport's own limits can match. */
+export interface ListenContext {
+  /** The server's `maxFrameBytes` (LL-LIMIT-1): e.g. Socket.IO's maxHttpBufferSize follows it (LL-SIO-7). */
+  readonly maxFrameBytes: number
+}
+
 /** Accepts connections and hands each to the core. */
 export interface ServerTransport {
   readonly encoding: Encoding
   readonly name: string
-  /** Starts accepting; `accept` is called once per connection and returns its handlers. */
-  listen(accept: (connection: ServerTransportConnection) => ServerConnectionHandlers): void | Promise<void>
+  /**
+   * Starts accepting; `accept` is called once per connection and returns its handlers. The Lifeline
+   * server passes `context`; a transport started by other code may be given none.
+   */
+  listen(
+    accept: (connection: ServerTransportConnection) => ServerConnectionHandlers,
+    context?: ListenContext,
+  ): void | Promise<void>
   /**
    * Stops accepting. Open connections are closed by the core first; frames they queued (a going-away
    * bye) must still leave before their sockets are cut. Safe to call twice.

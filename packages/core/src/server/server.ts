@@ -56,7 +56,9 @@ export class LifelineServer {
   /** Starts serving Lifeline over a transport; several may be attached (LL-RESUME-10). */
   async attach(transport: ServerTransport): Promise<void> {
     this.transports.push(transport)
-    await transport.listen((connection) => this.accept(transport, connection))
+    await transport.listen((connection) => this.accept(transport, connection), {
+      maxFrameBytes: this.core.options.maxFrameBytes,
+    })
   }
 
   /** Publishes to a topic; resolves with the entry's seq (LL-SEQ-1). */

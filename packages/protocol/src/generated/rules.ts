@@ -113,6 +113,7 @@ export const RULES = {
   "LL-SIO-6": "MUST",
   "LL-SIO-7": "MUST",
   "LL-SIO-8": "MUST",
+  "LL-SIO-9": "SHOULD",
   "LL-NATS-1": "MUST",
   "LL-NATS-2": "MUST",
   "LL-NATS-3": "MUST",
