@@ -137,4 +137,42 @@ describe('LL-SEND-3 DedupWindow', () => {
     expect(window.has('id-99999')).toBe(true)
     expect(window.has('id-99000')).toBe(false)
   })
+
+  it('answers as a plain insertion-ordered model does, over random admits, repeats and clock steps', () => {
+    // The model: the straightforward O(window) implementation the ring replaced.
+    for (const [maxIds, maxAgeMs] of [
+      [1, 5],
+      [3, 50],
+      [64, 1000],
+      [500, 30],
+    ] as const) {
+      const clock = new SimulatedClock()
+      const window = new DedupWindow(clock, { maxIds, maxAgeMs })
+      const model = new Map<string, number>()
+      let seed = maxIds * 7919 + maxAgeMs
+      const random = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2147483648
+        return seed % n
+      }
+      for (let step = 0; step < 20_000; step++) {
+        const roll = random(10)
+        if (roll === 0) clock.advance(random(maxAgeMs + 2))
+        const now = clock.now()
+        for (const [id, at] of model) {
+          if (at >= now - maxAgeMs) break
+          model.delete(id)
+        }
+        const id = `id-${random(roll < 5 ? 3 * maxIds + 3 : 1_000_000)}`
+        if (roll === 9) {
+          expect(window.has(id)).toBe(model.has(id))
+          continue
+        }
+        const known = model.delete(id)
+        model.set(id, now)
+        if (!known && model.size > maxIds) model.delete(model.keys().next().value as string)
+        expect(window.admit(id)).toBe(!known)
+        expect(window.size).toBe(model.size)
+      }
+    }
+  })
 })
