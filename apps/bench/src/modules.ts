@@ -1,0 +1,9 @@
+/**
+ * The benchmark modules `pnpm bench` runs, in this order. Registering one is one line here: import its
+ * `BenchModule` and add it to the list.
+ */
+import { bundleBench } from './bundle/index.js'
+import type { BenchModule } from './framework/types.js'
+import { wsBench } from './ws/index.js'
+
+export const modules: readonly BenchModule[] = [wsBench, bundleBench]
