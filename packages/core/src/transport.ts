@@ -65,6 +65,8 @@ export interface ConnectionInfo {
   readonly transport: string
   readonly remoteAddress?: string
   readonly origin?: string
+  /** Where the transport took the connection in, when it serves several (the NATS subject prefix). */
+  readonly channel?: string
 }
 
 /** One accepted server-side connection. */

@@ -118,6 +118,11 @@ export const RULES = {
   "LL-NATS-2": "MUST",
   "LL-NATS-3": "MUST",
   "LL-NATS-4": "MUST",
+  "LL-NATS-5": "MUST",
+  "LL-NATS-6": "MUST",
+  "LL-NATS-7": "MUST",
+  "LL-NATS-8": "MUST",
+  "LL-NATS-9": "MUST",
 } as const
 
 /** A stable rule id, e.g. `LL-RESUME-3`. */
