@@ -6,6 +6,7 @@
  */
 import type {
   CloseInfo,
+  ListenContext,
   ServerConnectionHandlers,
   ServerTransport,
   ServerTransportConnection,
@@ -49,8 +50,8 @@ export interface NatsServerTransportOptions {
   queue?: string
   /**
    * Largest message accepted, in bytes; a larger one closes the connection with 1009 (LL-NATS-4).
-   * Keep the Lifeline server's maxFrameBytes no larger. Default: the NATS server's max_payload less
-   * room for headers, at most 1 MiB.
+   * Default: the Lifeline server's maxFrameBytes. Listening fails when it exceeds the NATS server's
+   * max_payload less 256 bytes of headers.
    */
   maxPayload?: number
 }
@@ -102,7 +103,7 @@ class NatsServer implements NatsServerTransport, Dependent {
     return this.links.size
   }
 
-  async listen(accept: Accept): Promise<void> {
+  async listen(accept: Accept, context?: ListenContext): Promise<void> {
     if (this.accept !== undefined || this.closing !== undefined) {
       throw new Error('natsServerTransport: listen may be called once, before close')
     }
@@ -111,10 +112,11 @@ class NatsServer implements NatsServerTransport, Dependent {
     const nc = isConnection(given) ? given : await connect(given)
     this.nc = nc
     const serverMax = (nc.info?.max_payload ?? MIB) - HEADER_ROOM
-    const wanted = this.options.maxPayload ?? Math.min(MIB, serverMax)
+    const wanted = this.options.maxPayload ?? context?.maxFrameBytes ?? Math.min(MIB, serverMax)
     if (wanted > serverMax) {
+      if (!isConnection(given)) await nc.close()
       throw new RangeError(
-        `natsServerTransport: maxPayload ${wanted} exceeds the NATS server's max_payload less ${HEADER_ROOM} bytes of headers (${serverMax}); LL-NATS-4`,
+        `natsServerTransport: frames of ${wanted} bytes (maxPayload, or the server's maxFrameBytes) exceed the NATS server's max_payload less ${HEADER_ROOM} bytes of headers (${serverMax}); LL-NATS-4`,
       )
     }
     this.limit = wanted

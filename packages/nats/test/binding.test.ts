@@ -48,7 +48,7 @@ describe('the NATS binding on the wire', () => {
   it('LL-NATS-1, LL-NATS-5, LL-NATS-6: a random C per connection, open first, hello first, numbered frames', async () => {
     const prefix = uniquePrefix()
     const seen = await watch(prefix)
-    const { server } = await node({ servers: nats.url }, prefix)
+    const { server } = await node({ servers: nats.url }, prefix, { maxFrameBytes: 32 * 1024 })
     const alice = await open(natsTransport({ servers: nats.url }, { prefix }))
     await alice.client.send('one')
     await server.publish('room', 'x').catch(() => {})
@@ -77,7 +77,7 @@ describe('the NATS binding on the wire', () => {
   it('LL-NATS-7: a close names its code and reason; the client reports it', async () => {
     const prefix = uniquePrefix()
     const seen = await watch(prefix)
-    const { server } = await node({ servers: nats.url }, prefix)
+    const { server } = await node({ servers: nats.url }, prefix, { maxFrameBytes: 32 * 1024 })
     const alice = await open(natsTransport({ servers: nats.url }, { prefix }), { retryDelay: () => 60_000 })
     await server.kick(alice.client.sid as string, 'enough')
     await waitFor(() => alice.client.status.type === 'closed', { what: 'the kick' })
@@ -97,5 +97,12 @@ describe('the NATS binding on the wire', () => {
     await fits.listen(() => ({ message() {}, close() {}, protocolError() {} }))
     onCleanup(() => fits.close())
     expect(fits.maxPayload).toBeLessThanOrEqual(64 * 1024 - 256)
+    // A Lifeline server whose maxFrameBytes (1 MiB by default) the NATS server cannot carry does not start.
+    const { createServer } = await import('@lifeline/core/server')
+    const lifeline = createServer({ heartbeatMs: 1000 })
+    onCleanup(() => lifeline.shutdown())
+    await expect(
+      lifeline.attach(natsServerTransport({ connection: { servers: nats.url }, prefix })),
+    ).rejects.toThrow(/max_payload/)
   })
 })

@@ -48,6 +48,8 @@ export async function node(
     heartbeatMs: HEARTBEAT_MS,
     heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     graceMs: 5000,
+    // LL-NATS-4: frames plus the binding's headers must fit in the NATS server's max_payload (1 MiB).
+    maxFrameBytes: 512 * 1024,
     onMessage: (message) => void processed.push(message.data),
     ...options,
   })
