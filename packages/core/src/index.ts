@@ -40,6 +40,7 @@ export {
   SendRejectedError,
   ServerClosedError,
 } from './errors.js'
+export { consoleLogger, type LogFields, type Logger, silentLogger } from './logger.js'
 export {
   type ClientTransport,
   type CloseInfo,

@@ -1,11 +1,8 @@
-/** @lifeline/core/testing: simulated time and an in-memory network with faults, for tests. */
-
-export {
-  type TransportCapabilities,
-  type TransportContractOptions,
-  type TransportUnderTest,
-  transportContract,
-} from './testing/contract.js'
+/**
+ * @lifeline/core/testing: simulated time, an in-memory network with faults and the spec's test
+ * application. No test framework needed (the transport contract suite, on vitest, is
+ * `@lifeline/core/contract`).
+ */
 export {
   type Direction,
   FakeClientTransport,

@@ -1,5 +1,6 @@
+import { transportContract } from '../src/contract.js'
 import { systemClock } from '../src/index.js'
-import { FakeNetwork, transportContract } from '../src/testing.js'
+import { FakeNetwork } from '../src/testing.js'
 
 // The contract suite checked against the fake network itself, in both encodings.
 for (const encoding of ['text', 'object'] as const) {

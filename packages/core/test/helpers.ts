@@ -1,5 +1,5 @@
 import type { ClientOptions } from '../src/client/options.js'
-import { createClient, type LifelineClient } from '../src/index.js'
+import { createClient, type LifelineClient, silentLogger } from '../src/index.js'
 import { createServer, type LifelineServer, type ServerOptions } from '../src/server.js'
 import { FakeNetwork, SimulatedClock } from '../src/testing.js'
 
@@ -26,7 +26,13 @@ export async function world(serverOptions: ServerOptions = {}): Promise<World> {
     network,
     server,
     client: (id = 'c1', options = {}) =>
-      createClient({ transport: network.client(id), clock, random: () => 0.5, ...options }),
+      createClient({
+        transport: network.client(id),
+        clock,
+        random: () => 0.5,
+        logger: silentLogger,
+        ...options,
+      }),
     advance: async (ms) => {
       await settle()
       clock.advance(ms)

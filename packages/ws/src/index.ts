@@ -24,16 +24,16 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 
 export interface WsTransportOptions {
   /** The WebSocket implementation. Default: `globalThis.WebSocket` (an error is thrown when there is none). */
-  WebSocket?: WebSocketConstructor
+  WebSocket?: WebSocketConstructor | undefined
   /** Subprotocols offered in the handshake. Default: none. */
-  protocols?: string | readonly string[]
+  protocols?: string | readonly string[] | undefined
   /**
    * Probe with an HTTP HEAD before every dial (LL-CLIENT-3, LL-WS-5): `true` derives the URL from the
    * WebSocket URL (ws: -> http:, wss: -> https:), a string is the URL to probe. Default: false.
    */
-  probe?: boolean | string
+  probe?: boolean | string | undefined
   /** How long a probe may take before it counts as failed. Default: 5000 ms. */
-  probeTimeoutMs?: number
+  probeTimeoutMs?: number | undefined
 }
 
 const OPEN = 1

@@ -16,7 +16,7 @@ export interface NodeWsTransportOptions extends WsTransportOptions {
    * Largest message the client socket accepts; a larger one closes the socket with 1009. Keep it at
    * least the server's maxFrameBytes. Ignored when `WebSocket` is given. Default: 1 MiB.
    */
-  maxPayload?: number
+  maxPayload?: number | undefined
 }
 
 /** A `ws` WebSocket with Lifeline's defaults: bounded messages, no permessage-deflate (decompression bombs). */

@@ -25,24 +25,24 @@ export interface WsServerOptions {
    * upgrade handlers keep working, and registers nothing on `request` (call `handleProbe` from your
    * handler to answer probes). Exclusive with `port`.
    */
-  server?: Server
+  server?: Server | undefined
   /** Port of an HTTP server the transport creates and owns; 0 picks a free one (see `port`). */
-  port?: number
+  port?: number | undefined
   /** Interface the owned server listens on. Default: '127.0.0.1' (use '0.0.0.0' or '::' to expose it). */
-  host?: string
+  host?: string | undefined
   /** The endpoint's path; other paths are left alone (404 on an owned server). Default: '/lifeline'. */
-  path?: string
+  path?: string | undefined
   /**
    * Largest message accepted, in bytes; a larger one closes the socket with 1009. LL-WS-6, LL-LIMIT-1:
    * keep it no larger than the Lifeline server's `maxFrameBytes`. Default: 1048576 (1 MiB).
    */
-  maxPayload?: number
+  maxPayload?: number | undefined
   /**
    * LL-WS-4: the browser origins allowed to connect, e.g. `['https://app.example.com']`, or a function
    * deciding. Others get HTTP 403 before the upgrade. With a list, requests without an Origin header
    * (not browsers) are allowed; a function decides those too. Default: every origin.
    */
-  allowedOrigins?: readonly string[] | OriginCheck
+  allowedOrigins?: readonly string[] | OriginCheck | undefined
 }
 
 /** The ws server transport: a ServerTransport plus hooks for apps that own their HTTP server. */

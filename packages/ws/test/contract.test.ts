@@ -1,4 +1,4 @@
-import { transportContract } from '@lifeline/core/testing'
+import { transportContract } from '@lifeline/core/contract'
 import { wsTransport } from '../src/node.js'
 import { wsServerTransport } from '../src/server.js'
 

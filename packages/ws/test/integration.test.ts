@@ -39,6 +39,7 @@ interface Stack {
 
 async function stack(options: ServerOptions = {}): Promise<Stack> {
   const server = createServer({
+    secret: 'integration-secret-integration-secret',
     heartbeatMs: HEARTBEAT_MS,
     heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     graceMs: 1000,

@@ -157,7 +157,7 @@ describe('attached to an existing http.Server', () => {
 
 describe('LL-WS-1, LL-WS-3: binary messages', () => {
   it('make the Lifeline server say bye 4000 and close with 4000', async () => {
-    const server = createServer()
+    const server = createServer({ secret: 'security-secret-security-secret-secret' })
     const transport = wsServerTransport({ port: 0 })
     await server.attach(transport)
     onCleanup(() => server.shutdown())
@@ -186,7 +186,7 @@ async function echoOnce(url: string): Promise<string> {
 
 describe('LL-WS-3, LL-INTENT-5: closing the transport', () => {
   it("lets the core's byes out before cutting the sockets, even behind a backlog", async () => {
-    const server = createServer()
+    const server = createServer({ secret: 'security-secret-security-secret-secret' })
     const transport = wsServerTransport({ port: 0 })
     await server.attach(transport)
     onCleanup(() => server.shutdown())

@@ -43,6 +43,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private reconnected = false
   private attempts = 0
   private nextId = 1
+  private warnedIdle = false
   private stopEnvironment: (() => void) | undefined
   private readonly events: ConnectionEvent[] = []
   private dispatching = false
@@ -152,9 +153,15 @@ export class LifelineClient extends Emitter<ClientEvents> {
 
   /**
    * Sends a message, exactly once (LL-SEND-1..7). Resolves when the server app has processed it;
-   * rejects on rejection, overflow, a message too large, or a close.
+   * rejects on rejection, overflow, a message too large, or a close. Before `connect()` the status
+   * is `idle`: the send waits in the outbox (counted by `pending`) until `connect()`, and the logger
+   * says so once, since a forgotten `connect()` would otherwise leave it pending without a word.
    */
   send(data: unknown, options: SendOptions = {}): Promise<void> {
+    if (this.state.status === 'idle' && !this.warnedIdle) {
+      this.warnedIdle = true
+      this.options.logger.warn('send() before connect(): queued until client.connect() is called')
+    }
     if (this.state.status === 'closed') {
       return Promise.reject(new ConnectionClosedError('the client is closed', 1000))
     }
@@ -186,7 +193,10 @@ export class LifelineClient extends Emitter<ClientEvents> {
     })
   }
 
-  /** Joins a topic, at any time; restored or rejoined after reconnects (LL-TOPIC-1, -5, -6). */
+  /**
+   * Joins a topic, at any time; restored or rejoined after reconnects (LL-TOPIC-1, -5, -6). A join
+   * asked before `connect()` declares the topic: it is sent after the first welcome.
+   */
   join(topic: string): Promise<void> {
     if (!TOPIC_PATTERN.test(topic))
       return Promise.reject(new TypeError(`invalid topic ${JSON.stringify(topic)}`))

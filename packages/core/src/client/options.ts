@@ -1,5 +1,6 @@
 import type { Clock, Random } from '../clock.js'
 import { systemClock, systemRandom } from '../clock.js'
+import { consoleLogger, type Logger } from '../logger.js'
 import type { ClientTransport } from '../transport.js'
 import { fullJitter, type RetryDelay } from './backoff.js'
 import { browserEnvironment, type ClientEnvironment } from './environment.js'
@@ -19,40 +20,42 @@ export interface ClientOptions {
   /** How to reach the server, e.g. `wsTransport(url)` from `@lifeline/ws`. */
   transport: ClientTransport
   /** Sent in hello.auth; a function (sync or async) is called for every attempt. Default: none. */
-  auth?: AuthOption
+  auth?: AuthOption | undefined
   /** Delay before a retry after `attempt` failures. Default: `fullJitter()` (500 ms doubling to 30 s). */
-  retryDelay?: RetryDelay
+  retryDelay?: RetryDelay | undefined
   /** Failed attempts in a row before the client gives up and closes. Default: unlimited. */
-  maxAttempts?: number
+  maxAttempts?: number | undefined
   /** Bounds of the unacked-send buffer (count, size, overflow policy). Default: 1000, 1 MiB, `reject`. */
-  outbox?: Partial<OutboxLimits>
+  outbox?: Partial<OutboxLimits> | undefined
   /** Called for every message the overflow policy drops or refuses. Default: none. */
-  onOverflow?: (message: DroppedMessage, error: Error) => void
+  onOverflow?: ((message: DroppedMessage, error: Error) => void) | undefined
   /** Ack after this many delivered entries. Default: 32. */
-  ackEvery?: number
+  ackEvery?: number | undefined
   /** Ack delivered entries after at most this long. Default: 200 ms. */
-  ackDelayMs?: number
+  ackDelayMs?: number | undefined
   /** A dial that has not produced welcome by then has failed. Default: 10000 ms. */
-  connectTimeoutMs?: number
+  connectTimeoutMs?: number | undefined
   /** Batch frames sent in the same tick into one transport message. Default: true. */
-  batch?: boolean
+  batch?: boolean | undefined
   /** Where the memento, app memento and cursors are kept. Default: `memoryStorage()`. */
-  storage?: SessionStorage
+  storage?: SessionStorage | undefined
   /** Host signals (online, visibility). Default: the browser's when present, else none. */
-  environment?: ClientEnvironment
+  environment?: ClientEnvironment | undefined
   /**
    * In a new session, chooses which of the previously joined topics to join again (LL-TOPIC-6).
    * Default: all of them.
    */
-  rejoin?: (topics: readonly string[]) => readonly string[] | Promise<readonly string[]>
+  rejoin?: ((topics: readonly string[]) => readonly string[] | Promise<readonly string[]>) | undefined
   /** Protocol versions offered, preferred first. Default: [1]. */
-  versions?: readonly number[]
+  versions?: readonly number[] | undefined
   /** Time source. Default: the system clock. */
-  clock?: Clock
+  clock?: Clock | undefined
   /** Randomness for jitter. Default: Math.random. */
-  random?: Random
+  random?: Random | undefined
   /** Prefix of generated message ids; must be unique per client. Default: 64 random bits, hex. */
-  idPrefix?: string
+  idPrefix?: string | undefined
+  /** Where the client warns about misuse (a send before `connect()`). Default: the console. */
+  logger?: Logger | undefined
 }
 
 export interface ResolvedClientOptions {
@@ -73,6 +76,7 @@ export interface ResolvedClientOptions {
   readonly clock: Clock
   readonly random: Random
   readonly idPrefix: string
+  readonly logger: Logger
 }
 
 function randomHex64(random: Random): string {
@@ -103,5 +107,6 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     clock: options.clock ?? systemClock,
     random,
     idPrefix: options.idPrefix ?? randomHex64(random),
+    logger: options.logger ?? consoleLogger,
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import { DEFAULT_MAX_FRAME_BYTES, SUPPORTED_VERSIONS } from '@lifeline/protocol'
 import { type Clock, systemClock } from '../clock.js'
+import { consoleLogger, type Logger } from '../logger.js'
 import type { ConnectionInfo } from '../transport.js'
 import { MemoryBus, MemoryStore, type MemoryStoreOptions } from './memory-store.js'
 import type { Bus, SessionStore } from './store.js'
@@ -51,53 +52,55 @@ export interface ServerOptions {
   /**
    * Secret for signing mementos, at least 32 bytes. With `keys`, keys by id for rotation, and
    * `currentKeyId` to sign with. One of them is required in production; without both the server makes
-   * a random key, so mementos do not survive a restart.
+   * a random key, so mementos do not survive a restart, and says so through `logger` at creation.
    */
-  secret?: string | Uint8Array
-  keys?: Readonly<Record<string, string | Uint8Array>>
-  currentKeyId?: string
+  secret?: string | Uint8Array | undefined
+  keys?: Readonly<Record<string, string | Uint8Array>> | undefined
+  currentKeyId?: string | undefined
   /** Checks hello.auth on every hello, resumes included (LL-AUTH-1). Throw to refuse. Default: everyone is `anonymous`. */
-  authenticate?: (auth: unknown, context: AuthContext) => Identity | Promise<Identity>
+  authenticate?: ((auth: unknown, context: AuthContext) => Identity | Promise<Identity>) | undefined
   /** Each client message, exactly once (LL-SEND-3). Throw or reject to reject it (LL-SEND-5). */
-  onMessage?: (message: IncomingMessage, session: SessionHandle) => void | Promise<void>
+  onMessage?: ((message: IncomingMessage, session: SessionHandle) => void | Promise<void>) | undefined
   /** Decides a join (LL-TOPIC-1); false refuses it. Default: every join is allowed. */
-  onJoin?: (topic: string, session: SessionHandle) => boolean | Promise<boolean>
+  onJoin?: ((topic: string, session: SessionHandle) => boolean | Promise<boolean>) | undefined
   /** A resume that lost something (LL-APPM-3): resync the client from the app's own storage. */
-  onRecover?: (context: RecoverContext) => void | Promise<void>
+  onRecover?: ((context: RecoverContext) => void | Promise<void>) | undefined
   /** Grace period after a drop (LL-GRACE-1). Default: 120000 ms. */
-  graceMs?: number
+  graceMs?: number | undefined
   /** Heartbeat interval (LL-BEAT-1). Default: 25000 ms. */
-  heartbeatMs?: number
+  heartbeatMs?: number | undefined
   /** Extra silence before a link is dead (LL-BEAT-3). Default: 10000 ms. */
-  heartbeatTimeoutMs?: number
+  heartbeatTimeoutMs?: number | undefined
   /** Time to wait for hello (LL-HELLO-3). Default: 10000 ms. */
-  helloTimeoutMs?: number
+  helloTimeoutMs?: number | undefined
   /** Largest frame accepted (LL-LIMIT-1). Default: 1 MiB. */
-  maxFrameBytes?: number
+  maxFrameBytes?: number | undefined
   /** Topics per session (LL-TOPIC-8). Default: 100. */
-  maxTopics?: number
+  maxTopics?: number | undefined
   /** Sessions per subject (LL-LIMIT-4). Default: 100. */
-  maxSessionsPerSubject?: number
+  maxSessionsPerSubject?: number | undefined
   /** Sessions in all, connected or in grace (LL-LIMIT-4). Default: 100000. */
-  maxSessions?: number
+  maxSessions?: number | undefined
   /** Unsent bytes per connection before it is closed as a slow consumer (LL-LIMIT-3). Default: 8 MiB. */
-  maxBufferedBytes?: number
+  maxBufferedBytes?: number | undefined
   /** Lifetime of a memento; refreshed on live connections at half-life (LL-MEMENTO-6). Default: 24 h. */
-  mementoTtlMs?: number
+  mementoTtlMs?: number | undefined
   /** Failed resumes allowed per remote address per minute (LL-RESUME-9). Default: 30. */
-  maxFailedResumesPerMinute?: number
+  maxFailedResumesPerMinute?: number | undefined
   /** Session store. Default: a MemoryStore with `memory` options. */
-  store?: SessionStore
+  store?: SessionStore | undefined
   /** Fan-out between nodes. Default: a MemoryBus. */
-  bus?: Bus
+  bus?: Bus | undefined
   /** Options of the default MemoryStore (log and window bounds). */
-  memory?: MemoryStoreOptions
+  memory?: MemoryStoreOptions | undefined
   /** Protocol versions spoken, preferred first. Default: [1]. */
-  versions?: readonly number[]
+  versions?: readonly number[] | undefined
   /** Time source. Default: the system clock. */
-  clock?: Clock
+  clock?: Clock | undefined
   /** Cryptographic random bytes, for session ids and keys. Default: node:crypto randomBytes. */
-  randomBytes?: (size: number) => Uint8Array
+  randomBytes?: ((size: number) => Uint8Array) | undefined
+  /** Where warnings and errors go (a missing secret, for one). Default: the console; `silentLogger` mutes. */
+  logger?: Logger | undefined
 }
 
 export interface ResolvedServerOptions {
@@ -124,6 +127,7 @@ export interface ResolvedServerOptions {
   readonly versions: readonly number[]
   readonly clock: Clock
   readonly randomBytes: (size: number) => Uint8Array
+  readonly logger: Logger
 }
 
 export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
@@ -161,5 +165,6 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     versions: options.versions ?? SUPPORTED_VERSIONS,
     clock,
     randomBytes,
+    logger: options.logger ?? consoleLogger,
   }
 }

@@ -42,6 +42,12 @@ export class LifelineServer {
 
   constructor(options: ServerOptions = {}) {
     this.core = new ServerCore(resolveServerOptions(options))
+    if (this.core.options.generatedKey) {
+      this.core.options.logger.warn(
+        'no secret configured: mementos are signed with a random key, so no session survives a restart ' +
+          '(every client then starts a new session, told it was not recovered). Pass `secret` (32+ bytes) or `keys`.',
+      )
+    }
   }
 
   /** True when no secret was configured: mementos will not survive a restart. */

@@ -208,7 +208,10 @@ export function transportContract(name: string, options: TransportContractOption
       const under = await options.start()
       running.push(under)
       const processed: unknown[] = []
-      const server = createServer({ onMessage: (message) => void processed.push(message.data) })
+      const server = createServer({
+        secret: 'contract-secret-contract-secret-contract',
+        onMessage: (message) => void processed.push(message.data),
+      })
       await server.attach(under.server)
       const client = createClient({ transport: under.client(), environment: inertEnvironment })
       const received: unknown[] = []
