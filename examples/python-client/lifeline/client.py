@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from concurrent.futures import Future
 import queue
 import secrets
 import threading
@@ -64,6 +65,14 @@ class ProtocolViolation(Exception):
     """A valid frame that is not allowed now (LL-FRAME-7)."""
 
 
+class JoinError(Exception):
+    """A join was refused (join_error), or could not complete because the client closed."""
+
+    def __init__(self, topic: str, code: int, reason: str) -> None:
+        super().__init__(f"could not join {topic}: {reason} ({code})")
+        self.topic, self.code, self.reason = topic, code, reason
+
+
 class LifelineClient:
     def __init__(
         self,
@@ -90,6 +99,7 @@ class LifelineClient:
         self._cursors = Cursors(storage.get("direct", 0), storage.get("topics"))
         self._topics: dict[str, Topic] = {t: Topic() for t in self._cursors.topics}
         self._leaving: set[str] = set()
+        self._join_waiters: dict[str, list[Future]] = {}  # join() futures, settled on joined / join_error
 
         self._outbox = Outbox(max_items=self.opts.max_pending)
         self._acks = AckBatcher(self.opts.ack_every, self.opts.ack_delay)
@@ -132,17 +142,26 @@ class LifelineClient:
         self._q.put(("send", PendingSend(id, data, topic)))
         return id
 
-    def join(self, topic: str) -> None:
+    def join(self, topic: str) -> Future:
+        """Join a topic (at any time; rejoined after reconnects). The future resolves with the
+        `joined` payload once the server confirms, so `join(t).result()` then `send(..., topic=t)`
+        works; it fails with JoinError when refused or when the client closes first."""
         if not printable(topic, 1, 200):
             raise ValueError("a topic is 1-200 printable ASCII characters")
-        self._q.put(("join", topic))
+        done: Future = Future()
+        self._q.put(("join", topic, done))
+        return done
 
     def leave(self, topic: str) -> None:
         self._q.put(("leave", topic))
 
-    def close(self, reason: Optional[str] = None) -> None:
-        """Close deliberately (LL-INTENT-1): bye when open, no reconnection, pending sends failed."""
-        self._q.put(("close", reason))
+    def close(self, reason: Optional[str] = None) -> Future:
+        """Close deliberately (LL-INTENT-1): bye when open, no reconnection, pending sends failed.
+        The future resolves once the bye is written: wait on it before the program exits, since the
+        client's threads are daemons and die with it."""
+        done: Future = Future()
+        self._q.put(("close", reason, done))
+        return done
 
     def dispose(self) -> None:
         """Stop the worker without any protocol action (tests, driver shutdown)."""
@@ -220,11 +239,12 @@ class LifelineClient:
         elif kind == "send":
             self._cmd_send(event[1])
         elif kind == "join":
-            self._cmd_join(event[1])
+            self._cmd_join(event[1], event[2])
         elif kind == "leave":
             self._cmd_leave(event[1])
         elif kind == "close":
             self._cmd_close(event[1])
+            event[2].set_result(None)
         elif event[1] != self._conn:
             # an event of a connection we abandoned: drop it (and its socket)
             if kind == "opened":
@@ -356,6 +376,8 @@ class LifelineClient:
             self._topics.pop(topic, None)
             self._cursors.forget(topic)
             self._emit("join_error", topic=topic, code=f["code"], reason=f["reason"])
+            for waiter in self._join_waiters.pop(topic, []):
+                waiter.set_exception(JoinError(topic, f["code"], f["reason"]))
         elif t == "unjoined":
             topic = f["topic"]
             self._topics.pop(topic, None)
@@ -447,6 +469,8 @@ class LifelineClient:
         self._cursors.set(topic, f["seq"])  # LL-TOPIC-2: even when below the cursor we had
         extra = {"recovered": f["recovered"]} if "recovered" in f else {}
         self._emit("joined", topic=topic, **extra)
+        for waiter in self._join_waiters.pop(topic, []):
+            waiter.set_result({"topic": topic, **extra})
 
     def _deliver(self, topic: Stream, f: dict[str, Any]) -> None:
         if topic is not None and topic in self._leaving:
@@ -534,6 +558,10 @@ class LifelineClient:
             self._cursors.direct = 0
         for p in self._outbox.drain():
             self._settle(p, "failed")
+        waiters, self._join_waiters = self._join_waiters, {}
+        for topic, futures in waiters.items():
+            for waiter in futures:
+                waiter.set_exception(JoinError(topic, code, reason or "the client closed"))
         self._set_status("closed")
         self._emit("closed", code=code, reason=reason)
 
@@ -554,7 +582,15 @@ class LifelineClient:
         for p in self._outbox.unsent():
             self._write(p.frame())
 
-    def _cmd_join(self, topic: str) -> None:
+    def _cmd_join(self, topic: str, done: Optional[Future] = None) -> None:
+        if done is not None:
+            if self.status == "closed":
+                done.set_exception(JoinError(topic, 1000, "the client is closed"))
+                return
+            if self._topics.get(topic, Topic()).state == "joined":
+                done.set_result({"topic": topic})  # LL-TOPIC-3: already joined
+                return
+            self._join_waiters.setdefault(topic, []).append(done)
         self._leaving.discard(topic)
         st = self._topics.setdefault(topic, Topic())
         if self._phase == "open":
@@ -563,6 +599,8 @@ class LifelineClient:
             st.state = "requested"  # sent after welcome (LL-HELLO-1)
 
     def _cmd_leave(self, topic: str) -> None:
+        for waiter in self._join_waiters.pop(topic, []):
+            waiter.set_exception(JoinError(topic, 0, "left before the join completed"))
         self._topics.pop(topic, None)
         self._cursors.forget(topic)
         if self._phase == "open":

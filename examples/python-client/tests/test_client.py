@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from lifeline.client import LifelineClient, Options  # noqa: E402
+from lifeline.client import JoinError, LifelineClient, Options  # noqa: E402
 from lifeline.state import Backoff  # noqa: E402
 from wsserver import ServerConn, WSServer  # noqa: E402
 
@@ -327,6 +327,29 @@ class ClientTest(unittest.TestCase):
         self.event("status", status="closed")
         with self.assertRaises(queue.Empty):
             self.srv.conns.get(timeout=0.5)
+
+    def test_join_future_resolves_on_joined_and_fails_on_join_error(self) -> None:  # LL-TOPIC-1
+        c = self.start()
+        early = c.join("room:1")  # asked before welcome: sent after it
+        self.open_session()
+        self.assertEqual(self.srv.next(), {"type": "join", "topic": "room:1"})
+        self.assertFalse(early.done())
+        self.srv.send({"type": "joined", "topic": "room:1", "seq": 3, "recovered": True, "members": []})
+        self.assertEqual(early.result(timeout=WAIT), {"topic": "room:1", "recovered": True})
+        self.assertEqual(c.join("room:1").result(timeout=WAIT), {"topic": "room:1"})  # already joined
+        denied = c.join("deny:1")
+        self.srv.next()
+        self.srv.send({"type": "join_error", "topic": "deny:1", "code": 4301, "reason": "no"})
+        with self.assertRaises(JoinError) as refused:
+            denied.result(timeout=WAIT)
+        self.assertEqual((refused.exception.code, refused.exception.reason), (4301, "no"))
+        stuck = c.join("room:2")
+        self.srv.next()
+        c.close().result(timeout=WAIT)  # resolves once the bye is written
+        with self.assertRaises(JoinError):
+            stuck.result(timeout=WAIT)
+        with self.assertRaises(JoinError):
+            c.join("room:3").result(timeout=WAIT)
 
     def test_presence_updates_members_after_members_seq(self) -> None:  # LL-PRESENCE-3
         c = self.start()
