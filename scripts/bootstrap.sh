@@ -12,4 +12,4 @@ if [ "$have" != "$want" ]; then
 fi
 
 export TURBO_TELEMETRY_DISABLED=1
-pnpm install --frozen-lockfile --prefer-offline --reporter=append-only | tail -n 3
+pnpm install --frozen-lockfile --prefer-offline --reporter=append-only

@@ -1,27 +1,25 @@
 #!/usr/bin/env node
-// The install test: pack the public packages as they would be published, install the tarballs into
-// a fresh project outside the workspace with npm, and run the README's ten-line example there, as a
-// user who ran `npm i @lifeline/core @lifeline/ws` would. Run after a build.
+// The install test: what a user outside this repository gets. Run after a build. Steps, each a
+// function below, in order:
+//   1. pack   every public package with plain `npm pack` (scripts/tarballs.mjs); no manifest may keep a
+//             `workspace:` range, and every tarball carries its LICENSE;
+//   2. install the tarballs with plain npm into a fresh project outside the workspace;
+//   3. samples: every code sample of README.md and docs/ (marked `<!-- file: name.mjs -->`) runs there;
+//   4. server: the reference server starts from its package (no dev dependencies), serves the demo,
+//             health, and stops on SIGTERM.
+// Usage: node scripts/install-test.mjs [--keep] (keep the temporary project, to look at it).
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
+import { packAll } from './tarballs.mjs'
 
 const root = new URL('..', import.meta.url).pathname
-const work = mkdtempSync(join(tmpdir(), 'lifeline-install-'))
-const packs = join(work, 'packs')
-const project = join(work, 'project')
-const run = (command, args, cwd) => execFileSync(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+const SECRET = 'install-test-secret-install-test-secret'
+const FILE_TIMEOUT_MS = 30_000
 
-function readmeFiles() {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8')
-  const files = new Map()
-  for (const [, name, code] of readme.matchAll(/<!-- file: (\S+) -->\n```\w*\n([\s\S]*?)```/g))
-    files.set(name, code)
-  if (!files.has('server.mjs') || !files.has('client.mjs')) throw new Error('README lost its example files')
-  return files
-}
+// ------------------------------------------------------------------ helpers
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -31,38 +29,186 @@ const freePort = () =>
     })
   })
 
-try {
-  run('mkdir', ['-p', packs, project])
-  const publics = readdirSync(join(root, 'packages')).filter(
-    (dir) => JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')).private !== true,
-  )
-  for (const dir of publics) run('pnpm', ['pack', '--pack-destination', packs], join(root, 'packages', dir))
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }))
-  const tarballs = readdirSync(packs).map((name) => join(packs, name))
-  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], project)
-  for (const [name, code] of readmeFiles()) writeFileSync(join(project, name), code)
-
-  const port = String(await freePort())
-  const env = { ...process.env, PORT: port, LIFELINE_SECRET: 'install-test-secret-install-test-secret' }
-  const server = spawn('node', ['server.mjs'], { cwd: project, env, stdio: ['ignore', 'pipe', 'inherit'] })
-  try {
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the server did not start')), 15_000)
-      server.stdout.on('data', (chunk) => {
-        if (!String(chunk).includes('Lifeline on')) return
-        clearTimeout(timer)
-        resolve()
-      })
-      server.on('exit', (code) => reject(new Error(`the server exited with ${code}`)))
+/** Starts a process and resolves once its stdout matched `ready`; rejects if it exits first. */
+function startProcess(command, args, options, ready, what) {
+  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  const started = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${output}`)), 20_000)
+    const onData = (chunk) => {
+      output += chunk
+      const match = output.match(ready)
+      if (match === null) return
+      clearTimeout(timer)
+      resolve(match)
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', (chunk) => (output += chunk))
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${what} exited with ${code} before it was ready:\n${output}`))
     })
-    const output = execFileSync('node', ['client.mjs'], { cwd: project, env, timeout: 20_000 }).toString()
-    if (!output.includes('anonymous: hello')) throw new Error(`unexpected client output: ${output}`)
+  })
+  return { child, started, output: () => output }
+}
+
+function stopProcess(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode)
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code))
+    child.kill('SIGTERM')
+  })
+}
+
+/**
+ * The samples of one Markdown file: code blocks preceded by `<!-- file: name -->` (blocks with the
+ * same name are joined in order) or `<!-- file: name background -->` (started first, kept running
+ * while the others run, ready once it printed a line). `<!-- output: name -->` before a block: what
+ * the file must print. A JavaScript block without a marker is an error: every sample runs.
+ */
+export function samplesOf(markdown, where) {
+  const files = new Map()
+  const background = new Set()
+  const marked = /<!-- file: (\S+)( background)? -->\n```(\w+)\n([\s\S]*?)```/g
+  let count = 0
+  for (const [, name, isBackground, , code] of markdown.matchAll(marked)) {
+    count++
+    files.set(name, (files.get(name) ?? '') + code)
+    if (isBackground) background.add(name)
+  }
+  const outputs = new Map()
+  for (const [, name, text] of markdown.matchAll(/<!-- output: (\S+) -->\n```\w*\n([\s\S]*?)```/g))
+    outputs.set(name, text.trim())
+  const jsBlocks = [...markdown.matchAll(/```(js|javascript|mjs|ts|typescript)\n/g)].length
+  if (jsBlocks !== count) {
+    throw new Error(`${where}: ${jsBlocks - count} JavaScript block(s) without a <!-- file: name --> marker`)
+  }
+  return { files, background, outputs }
+}
+
+function markdownFiles(dir) {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) return markdownFiles(path)
+    return entry.name.endsWith('.md') ? [path] : []
+  })
+}
+
+// ------------------------------------------------------------------ 1. pack
+
+function pack(packs) {
+  const tarballs = packAll(packs)
+  for (const tarball of tarballs) {
+    const manifest = execFileSync('tar', ['-xOzf', tarball, 'package/package.json'], { encoding: 'utf8' })
+    if (manifest.includes('workspace:')) throw new Error(`${tarball} keeps a workspace: range`)
+    const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' })
+    if (!listing.includes('package/LICENSE')) throw new Error(`${tarball} has no LICENSE`)
+  }
+  return tarballs
+}
+
+// ------------------------------------------------------------------ 2. install
+
+function install(project, tarballs) {
+  mkdirSync(project, { recursive: true })
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }))
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {
+    cwd: project,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  // What `npm i @lifeline/core @lifeline/ws` brings: the peers (ws) come with it, dev tools do not.
+  for (const wanted of ['@lifeline/core', '@lifeline/ws', 'ws', '@lifeline/reference-server'])
+    if (!existsSync(join(project, 'node_modules', wanted))) throw new Error(`npm did not install ${wanted}`)
+  for (const unwanted of ['vitest', 'typescript', 'tsup', '@lifeline/testkit', '@lifeline/demo'])
+    if (existsSync(join(project, 'node_modules', unwanted))) throw new Error(`npm installed ${unwanted}`)
+}
+
+// ------------------------------------------------------------------ 3. samples
+
+async function runSamples(project) {
+  const documents = [join(root, 'README.md'), ...markdownFiles(join(root, 'docs'))]
+  let ran = 0
+  for (const document of documents) {
+    const where = relative(root, document)
+    const { files, background, outputs } = samplesOf(readFileSync(document, 'utf8'), where)
+    if (files.size === 0) continue
+    const dir = join(project, 'samples', where.replace(/\.md$/, '').replaceAll('/', '_'))
+    mkdirSync(dir, { recursive: true })
+    for (const [name, code] of files) {
+      mkdirSync(dirname(join(dir, name)), { recursive: true })
+      writeFileSync(join(dir, name), code)
+    }
+    const env = { ...process.env, PORT: String(await freePort()), LIFELINE_SECRET: SECRET }
+    const running = [...background].map((name) =>
+      startProcess('node', [name], { cwd: dir, env }, /\n/, `${where}: ${name}`),
+    )
+    try {
+      await Promise.all(running.map((process) => process.started))
+      for (const name of files.keys()) {
+        if (background.has(name) || !/\.[cm]?js$/.test(name)) continue
+        try {
+          execFileSync('node', [name], { cwd: dir, env, timeout: FILE_TIMEOUT_MS, stdio: 'pipe' })
+        } catch (error) {
+          throw new Error(
+            `${where}: ${name} failed:\n${error.stdout ?? ''}${error.stderr ?? ''}${error.message}`,
+          )
+        }
+        ran++
+      }
+    } finally {
+      await Promise.all(running.map((process) => stopProcess(process.child)))
+    }
+  }
+  return ran
+}
+
+// ------------------------------------------------------------------ 4. the reference server
+
+async function referenceServer(project) {
+  const bin = join(project, 'node_modules', '.bin', 'lifeline-server')
+  const help = execFileSync(bin, ['--help'], { cwd: project, encoding: 'utf8' })
+  if (!help.includes('--grace-ms')) throw new Error(`lifeline-server --help says:\n${help}`)
+  const env = { ...process.env, LIFELINE_SECRET: SECRET }
+  const server = startProcess(
+    bin,
+    ['--port', '0'],
+    { cwd: project, env },
+    /http:\/\/127\.0\.0\.1:(\d+)\//,
+    'lifeline-server',
+  )
+  try {
+    const [url] = await server.started
+    const page = await fetch(url)
+    const html = await page.text()
+    if (page.status !== 200 || !html.includes('<title>')) throw new Error(`the demo page: ${page.status}`)
+    const health = await fetch(new URL('/healthz', url))
+    if (health.status !== 200) throw new Error(`/healthz: ${health.status}`)
+  } finally {
+    const code = await stopProcess(server.child)
+    if (code !== 0) throw new Error(`lifeline-server exited with ${code} on SIGTERM:\n${server.output()}`)
+  }
+}
+
+// ------------------------------------------------------------------ main
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const work = mkdtempSync(join(tmpdir(), 'lifeline-install-'))
+  const keep = process.argv.includes('--keep')
+  try {
+    const started = performance.now()
+    const tarballs = pack(join(work, 'packs'))
+    const project = join(work, 'project')
+    install(project, tarballs)
+    const samples = await runSamples(project)
+    await referenceServer(project)
+    const seconds = ((performance.now() - started) / 1000).toFixed(1)
     console.log(
-      `install test: ${publics.length} packages packed, installed with npm, README example ran: ${output.trim()}`,
+      `install test: ${tarballs.length} packages packed with npm and installed outside the workspace; ` +
+        `${samples} README/docs samples ran; the reference server ran from its package (${seconds} s)`,
     )
   } finally {
-    server.kill()
+    if (keep) console.log(`kept ${work}`)
+    else rmSync(work, { recursive: true, force: true })
   }
-} finally {
-  rmSync(work, { recursive: true, force: true })
 }

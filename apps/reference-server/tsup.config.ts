@@ -1,4 +1,8 @@
+import { cpSync, existsSync, rmSync } from 'node:fs'
 import { defineConfig } from 'tsup'
+
+const demoBuild = new URL('../demo/dist', import.meta.url)
+const demoCopy = new URL('./demo', import.meta.url)
 
 export default defineConfig({
   entry: ['src/main.ts'],
@@ -8,5 +12,9 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   // Dependencies (the workspace packages, prom-client) stay imports, resolved from node_modules.
-  banner: { js: '#!/usr/bin/env node' },
+  // The built demo ships inside the package (`demo/`), so the server runs outside this repository.
+  onSuccess: async () => {
+    rmSync(demoCopy, { recursive: true, force: true })
+    if (existsSync(demoBuild)) cpSync(demoBuild, demoCopy, { recursive: true })
+  },
 })

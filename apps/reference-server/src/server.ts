@@ -10,6 +10,7 @@ import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import type { Duplex } from 'node:stream'
+import { fileURLToPath } from 'node:url'
 import { createServer, type LifelineServer } from '@lifeline/core/server'
 import { wsServerTransport } from '@lifeline/ws/server'
 import { authenticate, chatHandler, onJoin } from './app.js'
@@ -91,6 +92,7 @@ export async function startServer(
   const server = (): LifelineServer => lifeline as LifelineServer
   lifeline = createServer({
     secret,
+    logger,
     graceMs: settings.graceMs,
     heartbeatMs: settings.heartbeatMs,
     heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
@@ -258,6 +260,9 @@ async function startConformance(
 export function locateDemo(configured: string): string {
   const dir = resolve(configured)
   if (existsSync(join(dir, 'index.html')) || dir !== defaultDemoDir()) return dir
+  // Installed as a package: the demo ships inside it (copied there by the build).
+  const shipped = fileURLToPath(new URL('../demo', import.meta.url))
+  if (existsSync(join(shipped, 'index.html'))) return shipped
   try {
     const manifest = createRequire(import.meta.url).resolve('@lifeline/demo/package.json')
     const candidate = join(dirname(manifest), 'dist')
