@@ -147,13 +147,23 @@ async function runSamples(project) {
       await Promise.all(running.map((process) => process.started))
       for (const name of files.keys()) {
         if (background.has(name) || !/\.[cm]?js$/.test(name)) continue
+        let stdout
         try {
-          execFileSync('node', [name], { cwd: dir, env, timeout: FILE_TIMEOUT_MS, stdio: 'pipe' })
+          stdout = execFileSync('node', [name], {
+            cwd: dir,
+            env,
+            timeout: FILE_TIMEOUT_MS,
+            encoding: 'utf8',
+            stdio: 'pipe',
+          })
         } catch (error) {
           throw new Error(
             `${where}: ${name} failed:\n${error.stdout ?? ''}${error.stderr ?? ''}${error.message}`,
           )
         }
+        const expected = outputs.get(name)
+        if (expected !== undefined && stdout.trim() !== expected)
+          throw new Error(`${where}: ${name} printed\n${stdout}\ninstead of\n${expected}`)
         ran++
       }
     } finally {
@@ -184,10 +194,12 @@ async function referenceServer(project) {
     if (page.status !== 200 || !html.includes('<title>')) throw new Error(`the demo page: ${page.status}`)
     const health = await fetch(new URL('/healthz', url))
     if (health.status !== 200) throw new Error(`/healthz: ${health.status}`)
-  } finally {
-    const code = await stopProcess(server.child)
-    if (code !== 0) throw new Error(`lifeline-server exited with ${code} on SIGTERM:\n${server.output()}`)
+  } catch (error) {
+    await stopProcess(server.child)
+    throw error
   }
+  const code = await stopProcess(server.child)
+  if (code !== 0) throw new Error(`lifeline-server exited with ${code} on SIGTERM:\n${server.output()}`)
 }
 
 // ------------------------------------------------------------------ main

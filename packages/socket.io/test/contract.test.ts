@@ -1,6 +1,6 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { transportContract } from '@lifeline/core/testing'
+import { transportContract } from '@lifeline/core/contract'
 import { Server } from 'socket.io'
 import { socketIoTransport } from '../src/index.js'
 import { socketIoServerTransport } from '../src/server.js'
