@@ -64,7 +64,8 @@ function stopProcess(child) {
  * The samples of one Markdown file: code blocks preceded by `<!-- file: name -->` (blocks with the
  * same name are joined in order) or `<!-- file: name background -->` (started first, kept running
  * while the others run, ready once it printed a line). `<!-- output: name -->` before a block: what
- * the file must print. A JavaScript block without a marker is an error: every sample runs.
+ * the file must print. A top-level JavaScript block without a marker is an error: every sample runs
+ * (a snippet indented inside a list item is a fragment of one, and is not checked).
  */
 export function samplesOf(markdown, where) {
   const files = new Map()
@@ -79,7 +80,7 @@ export function samplesOf(markdown, where) {
   const outputs = new Map()
   for (const [, name, text] of markdown.matchAll(/<!-- output: (\S+) -->\n```\w*\n([\s\S]*?)```/g))
     outputs.set(name, text.trim())
-  const jsBlocks = [...markdown.matchAll(/```(js|javascript|mjs|ts|typescript)\n/g)].length
+  const jsBlocks = [...markdown.matchAll(/^```(js|javascript|mjs|ts|typescript)\n/gm)].length
   if (jsBlocks !== count) {
     throw new Error(`${where}: ${jsBlocks - count} JavaScript block(s) without a <!-- file: name --> marker`)
   }

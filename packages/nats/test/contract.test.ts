@@ -1,4 +1,4 @@
-import { transportContract } from '@lifeline/core/testing'
+import { transportContract } from '@lifeline/core/contract'
 import { type NatsServer, startNatsServer } from '@lifeline/testkit'
 import { afterAll, beforeAll } from 'vitest'
 import { natsTransport } from '../src/node.js'
