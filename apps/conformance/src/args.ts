@@ -6,7 +6,8 @@ export class UsageError extends Error {
 
 export const USAGE = `Usage:
   lifeline-conformance server <ws-url> --control <http-url> [options]
-  lifeline-conformance client [options] -- <driver command...>
+  lifeline-conformance server <http-origin> --transport socket.io --control <http-url> [options]
+  lifeline-conformance client [--transport socket.io] [options] -- <driver command...>
 
   server   plays the clients of spec/vectors against a Lifeline server; the server runs the test
            application and serves the test-server control channel at <http-url>
@@ -14,6 +15,12 @@ export const USAGE = `Usage:
            protocol on stdin/stdout (spec/conformance.md)
 
 Options:
+  --transport <t>    ws (default) or socket.io: the server suite dials Socket.IO at <http-origin>; the
+                     client suite's scripted server speaks Socket.IO and gives the driver an endpoint
+                     descriptor (LL-SIO-5; the driver needs the socket.io capability)
+  --path <p>         server suite over Socket.IO: the Socket.IO path (default /socket.io/)
+  --namespace <n>    server suite over Socket.IO: the namespace (default /lifeline)
+  --event <e>        server suite over Socket.IO: the event name (default lifeline)
   --rules <ids>      only checks naming these rule ids or prefixes, e.g. LL-RESUME,LL-SEQ-3
   --traces <names>   only these traces (server suite: also frame vector files, e.g. client-invalid)
   --json <file>      write the report as JSON
@@ -29,6 +36,9 @@ Exit status: 0 when every selected check passed (or did not apply), 1 when one f
 
 export interface CliOptions {
   readonly suite: 'server' | 'client'
+  readonly transport: 'ws' | 'socket.io'
+  /** Server suite over Socket.IO: path, namespace and event (LL-SIO-4 defaults). */
+  readonly socketIo: { readonly path: string; readonly namespace: string; readonly event: string } | undefined
   readonly url: string | undefined
   readonly control: string | undefined
   readonly command: readonly string[]
@@ -45,7 +55,20 @@ export interface CliOptions {
 
 export type ParsedArgs = { readonly help: true } | ({ readonly help: false } & CliOptions)
 
-const VALUED = new Set(['rules', 'traces', 'json', 'junit', 'timeout', 'jobs', 'spec', 'control'])
+const VALUED = new Set([
+  'rules',
+  'traces',
+  'json',
+  'junit',
+  'timeout',
+  'jobs',
+  'spec',
+  'control',
+  'transport',
+  'path',
+  'namespace',
+  'event',
+])
 const FLAGS = new Set(['list', 'quiet', 'help'])
 
 function list(value: string): string[] {
@@ -73,6 +96,22 @@ function wsUrl(value: string): string {
     throw new UsageError(`the server URL must be ws:// or wss://, got ${JSON.stringify(value)}`)
   }
   return value
+}
+
+/** LL-SIO-5: a Socket.IO server is named by its origin; the namespace is its own option. */
+function originUrl(value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new UsageError(`${JSON.stringify(value)} is not an origin like http://127.0.0.1:9000`)
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search !== '') {
+    throw new UsageError(
+      `over Socket.IO the server URL is an http(s) origin without a path (give --namespace), got ${JSON.stringify(value)}`,
+    )
+  }
+  return url.origin
 }
 
 function httpUrl(value: string): string {
@@ -138,13 +177,30 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     return all === undefined ? undefined : all.flatMap(list)
   }
   const listing = flags.has('list')
+  const transport = last('transport') ?? 'ws'
+  if (transport !== 'ws' && transport !== 'socket.io') {
+    throw new UsageError(`--transport is ws or socket.io, got ${JSON.stringify(transport)}`)
+  }
+  for (const name of ['path', 'namespace', 'event']) {
+    if (values.has(name) && (transport !== 'socket.io' || suite !== 'server')) {
+      throw new UsageError(`--${name} is for the server suite over Socket.IO (--transport socket.io)`)
+    }
+  }
+  const namespace = last('namespace') ?? '/lifeline'
+  if (!namespace.startsWith('/'))
+    throw new UsageError(`--namespace must start with /, got ${JSON.stringify(namespace)}`)
+  const socketIo =
+    transport === 'socket.io' && suite === 'server'
+      ? { path: last('path') ?? '/socket.io/', namespace, event: last('event') ?? 'lifeline' }
+      : undefined
   let url: string | undefined
   let control: string | undefined
   if (suite === 'server') {
     if (positional.length > 1) throw new UsageError(`one server URL, got ${positional.join(' ')}`)
     if (command.length > 0) throw new UsageError('the server suite takes no driver command')
     if (values.has('jobs')) throw new UsageError('--jobs is for the client suite')
-    url = positional[0] === undefined ? undefined : wsUrl(positional[0])
+    const given = positional[0]
+    url = given === undefined ? undefined : transport === 'ws' ? wsUrl(given) : originUrl(given)
     const controlValue = last('control')
     control = controlValue === undefined ? undefined : httpUrl(controlValue)
     if (!listing && url === undefined)
@@ -165,6 +221,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   return {
     help: false,
     suite,
+    transport,
+    socketIo,
     url,
     control,
     command,

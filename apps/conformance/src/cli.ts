@@ -86,7 +86,13 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   let report: Report
   if (options.suite === 'server') {
     report = await runServerSuite({
-      targets: [{ url: options.url as string, control: options.control as string }],
+      targets: [
+        {
+          url: options.url as string,
+          control: options.control as string,
+          ...(options.socketIo === undefined ? {} : { socketIo: options.socketIo }),
+        },
+      ],
       spec,
       rules: options.rules,
       traces: options.traces,
@@ -96,6 +102,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   } else {
     report = await runClientSuite({
       command: options.command,
+      transport: options.transport,
       spec,
       rules: options.rules,
       traces: options.traces,

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
 import type { Duplex } from 'node:stream'
 import type { Trace, TraceStep } from '@lifeline/protocol/vectors'
-import { type WebSocket, WebSocketServer } from 'ws'
+import { Server as SocketIoServer } from 'socket.io'
+import { WebSocketServer } from 'ws'
 import { buildReport, type CheckResult, type Report } from './report.js'
 import {
   Failure,
@@ -22,6 +23,7 @@ import {
 } from './runner.js'
 import { ruleMatcher, select } from './select.js'
 import { loadSpec, type Spec } from './spec.js'
+import { serverSocketWire, type Wire, wsWire } from './wire.js'
 
 export interface ClientSuiteOptions {
   /** The driver: a program and its arguments, e.g. `['python3', 'driver.py']`. */
@@ -35,6 +37,12 @@ export interface ClientSuiteOptions {
   readonly readyTimeoutMs?: number
   /** Traces played at the same time, each with its own scripted server and driver. Default: 1. */
   readonly jobs?: number
+  /**
+   * What the scripted server speaks: `ws` (default), or `socket.io`, where each actor has its own
+   * namespace and the driver is given an endpoint descriptor (LL-SIO-5) and needs the `socket.io`
+   * capability.
+   */
+  readonly transport?: 'ws' | 'socket.io'
   /** Working directory and environment of the driver. */
   readonly cwd?: string
   readonly env?: NodeJS.ProcessEnv
@@ -42,8 +50,9 @@ export interface ClientSuiteOptions {
 }
 
 /** The capabilities a trace needs from a driver. */
-export function neededCapabilities(trace: Trace): string[] {
+export function neededCapabilities(trace: Trace, transport: 'ws' | 'socket.io' = 'ws'): string[] {
   const needs = new Set<string>()
+  if (transport === 'socket.io') needs.add('socket.io')
   for (const step of trace.steps) {
     if ('do' in step && 'client' in step && step.do.action === 'connect' && step.do.storageOf !== undefined) {
       needs.add('storage')
@@ -55,13 +64,19 @@ export function neededCapabilities(trace: Trace): string[] {
 type ClientAction = Extract<TraceStep, { do: unknown; client: string }>['do']
 
 /** A client step's command for the driver. */
-export function driverCommand(actor: string, action: ClientAction, url: string): Record<string, unknown> {
+export function driverCommand(
+  actor: string,
+  action: ClientAction,
+  url: string,
+  endpoint?: SocketIoDescriptor,
+): Record<string, unknown> {
   switch (action.action) {
     case 'connect':
       return {
         cmd: 'connect',
         client: actor,
         url,
+        ...(endpoint === undefined ? {} : { endpoint }),
         ...(action.auth === undefined ? {} : { auth: action.auth }),
         ...(action.storageOf === undefined ? {} : { storageOf: action.storageOf }),
       }
@@ -184,53 +199,103 @@ export class Driver {
   }
 }
 
-/** A WebSocket server on 127.0.0.1: each actor connects to its own path, `/<actor>`. */
+/** An endpoint descriptor as the driver is given it (LL-SIO-5). */
+export interface SocketIoDescriptor {
+  readonly transport: 'socket.io'
+  readonly url: string
+  readonly path: string
+  readonly namespace: string
+  readonly event: string
+}
+
+const ACTOR = /^[a-z][a-z0-9]*$/
+
+/**
+ * The scripted server on 127.0.0.1: over WebSocket each actor connects to its own path, `/<actor>`;
+ * over Socket.IO to its own namespace, `/<actor>`, with the default path and event (LL-SIO-4).
+ */
 export class ScriptedServer {
-  private readonly sockets = new Set<WebSocket>()
+  private readonly wires = new Set<Wire>()
 
   private constructor(
     private readonly http: Server,
-    private readonly wss: WebSocketServer,
+    private readonly close_: () => void,
     readonly port: number,
+    readonly transport: 'ws' | 'socket.io',
   ) {}
 
-  static async start(onConnection: (actor: string, socket: WebSocket) => void): Promise<ScriptedServer> {
-    const wss = new WebSocketServer({
-      noServer: true,
-      perMessageDeflate: false,
-      maxPayload: 64 * 1024 * 1024,
-    })
+  static async start(
+    onConnection: (actor: string, wire: Wire) => void,
+    transport: 'ws' | 'socket.io' = 'ws',
+  ): Promise<ScriptedServer> {
     // HEAD is the reconnect probe (LL-WS-5): always available here.
     const http = createServer((req, res) => {
+      if (req.url?.startsWith('/socket.io/')) return // Socket.IO answers its own path
       res.writeHead(req.method === 'HEAD' ? 204 : 426, { 'cache-control': 'no-store' }).end()
     })
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject)
       http.listen(0, '127.0.0.1', () => resolve())
     })
-    const server = new ScriptedServer(http, wss, (http.address() as AddressInfo).port)
+    const port = (http.address() as AddressInfo).port
+    const accepted = (
+      server: ScriptedServer,
+      actor: string,
+      wire: Wire,
+      closed: (done: () => void) => void,
+    ) => {
+      server.wires.add(wire)
+      closed(() => server.wires.delete(wire))
+      onConnection(actor, wire)
+    }
+    if (transport === 'socket.io') {
+      const io = new SocketIoServer(http, { serveClient: false })
+      const server = new ScriptedServer(http, () => void io.close(), port, transport)
+      io.of((name, _auth, next) => next(null, ACTOR.test(name.slice(1)))).on('connection', (socket) => {
+        accepted(server, socket.nsp.name.slice(1), serverSocketWire(socket, 'lifeline'), (done) =>
+          socket.once('disconnect', done),
+        )
+      })
+      return server
+    }
+    const wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: 64 * 1024 * 1024,
+    })
+    const server = new ScriptedServer(http, () => wss.close(), port, transport)
     http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const actor = (req.url ?? '/').split('?', 1)[0]?.slice(1) ?? ''
-      if (!/^[a-z][a-z0-9]*$/.test(actor)) {
+      if (!ACTOR.test(actor)) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
         return
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        server.sockets.add(ws)
-        ws.once('close', () => server.sockets.delete(ws))
-        onConnection(actor, ws)
+        accepted(server, actor, wsWire(ws), (done) => ws.once('close', done))
       })
     })
     return server
   }
 
   url(actor: string): string {
-    return `ws://127.0.0.1:${this.port}/${actor}`
+    return this.transport === 'ws' ? `ws://127.0.0.1:${this.port}/${actor}` : `http://127.0.0.1:${this.port}`
+  }
+
+  /** Over Socket.IO, what the driver is told instead of a bare URL. */
+  endpoint(actor: string): SocketIoDescriptor | undefined {
+    if (this.transport === 'ws') return undefined
+    return {
+      transport: 'socket.io',
+      url: this.url(actor),
+      path: '/socket.io/',
+      namespace: `/${actor}`,
+      event: 'lifeline',
+    }
   }
 
   async close(): Promise<void> {
-    for (const socket of this.sockets) socket.terminate()
-    this.wss.close()
+    for (const wire of this.wires) wire.terminate()
+    this.close_()
     this.http.closeAllConnections()
     await new Promise<void>((resolve) => this.http.close(() => resolve()))
   }
@@ -259,11 +324,11 @@ class ClientTraceRun extends RealTimeTrace {
   }
 
   protected async start(): Promise<void> {
-    this.server = await ScriptedServer.start((actor, socket) => {
-      const link = new Link(actor, socket, this, 'client', this.spec.validate)
+    this.server = await ScriptedServer.start((actor, wire) => {
+      const link = new Link(actor, wire, this, 'client', this.spec.validate)
       this.links.set(actor, link)
       this.everyLink.push(link)
-    })
+    }, this.suite.transport)
     this.driver = new Driver(
       this.suite.command,
       { cwd: this.suite.cwd, env: this.suite.env },
@@ -292,7 +357,9 @@ class ClientTraceRun extends RealTimeTrace {
         throw new Failure(error.message)
       })
       .finally(() => clearTimeout(timer))
-    const missing = neededCapabilities(this.trace).filter((needed) => !hello.capabilities.includes(needed))
+    const missing = neededCapabilities(this.trace, this.suite.transport).filter(
+      (needed) => !hello.capabilities.includes(needed),
+    )
     if (missing.length > 0) {
       throw new NotApplicable(`needs the driver capability ${missing.join(', ')}, which ${hello.name} lacks`)
     }
@@ -309,7 +376,10 @@ class ClientTraceRun extends RealTimeTrace {
   protected async step(step: TraceStep): Promise<void> {
     if ('do' in step) {
       if (!('client' in step)) return // the wire effect of a server action is written as s2c frames
-      this.driver?.send(driverCommand(step.client, step.do, this.server?.url(step.client) ?? ''))
+      const server = this.server
+      this.driver?.send(
+        driverCommand(step.client, step.do, server?.url(step.client) ?? '', server?.endpoint(step.client)),
+      )
       return
     }
     if ('c2s' in step) return this.expectFrame(step.client, 'c2s', step.c2s)

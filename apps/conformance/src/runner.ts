@@ -10,9 +10,9 @@ import {
   TraceBook,
   type TraceStep,
 } from '@lifeline/protocol/vectors'
-import WebSocket from 'ws'
 import type { CheckResult } from './report.js'
 import type { Direction, FrameValidator } from './spec.js'
+import type { Wire } from './wire.js'
 
 /** A trace failed: the message says at which step and why. */
 export class Failure extends Error {
@@ -220,41 +220,51 @@ export class Link {
   state: LinkState = 'connecting'
   /** The peer said bye on this socket. */
   gotBye = false
-  /** How the socket closed, once it did. */
+  /** How the socket closed, once it did (undefined over transports without close codes). */
   closeCode: number | undefined
   readonly opened: Promise<void>
   readonly closed: Promise<void>
 
   constructor(
     readonly actor: string,
-    readonly socket: WebSocket,
+    readonly wire: Wire,
     private readonly sink: LinkSink,
     /** Whose frames arrive on this socket. */
     private readonly peer: Direction,
     private readonly validate: FrameValidator,
     private readonly onFrame?: (frame: Record<string, unknown>) => void,
   ) {
-    if (socket.readyState === WebSocket.OPEN) this.state = 'open'
-    this.opened = new Promise((resolve, reject) => {
-      if (socket.readyState === WebSocket.OPEN) return resolve()
-      socket.once('open', () => {
-        if (this.state === 'connecting') this.state = 'open'
-        resolve()
-      })
-      socket.once('error', (error) => reject(error))
-      socket.once('close', (code) => reject(new Error(`closed (${code}) before it opened`)))
-    })
+    if (wire.isOpen) this.state = 'open'
+    let opened: () => void = () => {}
+    let failed: (error: Error) => void = () => {}
+    let closed: () => void = () => {}
+    this.opened = wire.isOpen
+      ? Promise.resolve()
+      : new Promise((resolve, reject) => {
+          opened = resolve
+          failed = reject
+        })
     this.opened.catch(() => {})
     this.closed = new Promise((resolve) => {
-      socket.once('close', (code) => {
+      closed = resolve
+    })
+    wire.listen({
+      open: () => {
+        if (this.state === 'connecting') this.state = 'open'
+        opened()
+      },
+      close: (code) => {
+        failed(new Error(`closed (${code ?? 'disconnected'}) before it opened`))
         this.closeCode = code
         if (this.state !== 'abandoned') this.state = 'closed'
         sink.pulse.notify()
-        resolve()
-      })
+        closed()
+      },
+      message: (value) => this.receive(value),
+      violation: (problem) => {
+        if (this.state === 'open') this.sink.violation(`${this.who()}: ${problem}`)
+      },
     })
-    socket.on('error', () => {}) // always followed by close
-    socket.on('message', (data, isBinary) => this.receive(data, isBinary))
   }
 
   /** Usable for sending: open and neither closed, abandoned, nor told bye. */
@@ -262,26 +272,20 @@ export class Link {
     return this.state === 'open' && !this.gotBye
   }
 
-  private receive(data: WebSocket.RawData, isBinary: boolean): void {
+  private who(): string {
+    return `${this.peer === 'server' ? 's2c' : 'c2s'} frame for ${this.actor}`
+  }
+
+  private receive(value: unknown): void {
     // Nothing is read on a socket we closed or abandoned: what the peer still sends does not reach us.
     if (this.state !== 'open') return
     const direction = this.peer === 'server' ? 's2c' : 'c2s'
-    const who = `${direction} frame for ${this.actor}`
-    if (isBinary)
-      return this.sink.violation(`a binary WebSocket message (${who}): the protocol is text only (LL-WS-1)`)
-    const text = Buffer.isBuffer(data)
-      ? data.toString('utf8')
-      : Buffer.concat(data as Buffer[]).toString('utf8')
-    let value: unknown
-    try {
-      value = JSON.parse(text)
-    } catch {
-      return this.sink.violation(`not JSON (${who}): ${text.slice(0, 200)}`)
-    }
-    const frames = Array.isArray(value) ? value : [value]
-    if (Array.isArray(value) && (value.length === 0 || value.length > 1024)) {
+    const who = this.who()
+    const batch = this.wire.batches && Array.isArray(value)
+    const frames = batch ? (value as unknown[]) : [value]
+    if (batch && (frames.length === 0 || frames.length > 1024)) {
       return this.sink.violation(
-        `a batch of ${value.length} frames (${who}): batches hold 1 to 1024 (LL-WS-2)`,
+        `a batch of ${frames.length} frames (${who}): batches hold 1 to 1024 (LL-WS-2)`,
       )
     }
     for (const frame of frames) {
@@ -290,7 +294,7 @@ export class Link {
         return this.sink.violation(`${who} ${problem}: ${JSON.stringify(frame).slice(0, 300)}`)
     }
     for (const frame of frames as Record<string, unknown>[]) {
-      if (frame.type === 'ping') this.socket.send(pongFor(frame))
+      if (frame.type === 'ping') void this.wire.send(pongFor(frame)).catch(() => {})
       if (frame.type === 'bye') this.gotBye = true
       this.onFrame?.(frame)
     }
@@ -300,35 +304,37 @@ export class Link {
   /** Sends text and resolves once it is handed to the socket. */
   send(text: string): Promise<void> {
     if (this.state !== 'open') return Promise.reject(new Error(`${this.actor}'s connection is ${this.state}`))
-    return new Promise((resolve, reject) =>
-      this.socket.send(text, (error) => (error ? reject(error) : resolve())),
-    )
+    return this.wire.send(text)
   }
 
   close(code: number, reason = ''): void {
     if (this.state === 'open' || this.state === 'connecting') this.state = 'closed'
-    try {
-      this.socket.close(code, reason)
-    } catch {
-      this.socket.terminate()
-    }
+    this.wire.close(code, reason)
   }
 
-  /** `reset`: the TCP connection is cut, no close frame. */
+  /**
+   * After our own bye over Socket.IO (LL-SIO-9): read nothing more, but leave the disconnect to the peer,
+   * which ends the socket once it has handled the bye.
+   */
+  closeAfterPeer(): void {
+    if (this.state === 'open' || this.state === 'connecting') this.state = 'closed'
+  }
+
+  /** `reset`: the connection is cut, no close frame. */
   terminate(): void {
     if (this.state !== 'abandoned') this.state = 'closed'
-    this.socket.terminate()
+    this.wire.terminate()
   }
 
   /** `client_loses`, `blackhole`: stop reading and writing, keep the socket open (the peer's side is half-open). */
   abandon(): void {
     this.state = 'abandoned'
-    this.socket.pause()
+    this.wire.pause()
   }
 
   /** At the end of a trace: whatever state it is in, the socket goes. */
   dispose(): void {
-    this.socket.terminate()
+    this.wire.terminate()
   }
 }
 

@@ -3,7 +3,6 @@
  * drives its application through the test-server control channel, and plays the client frame vectors.
  */
 import type { FrameVector, Trace, TraceStep } from '@lifeline/protocol/vectors'
-import WebSocket from 'ws'
 import { buildReport, type CheckResult, type Report } from './report.js'
 import {
   Failure,
@@ -18,10 +17,16 @@ import {
 } from './runner.js'
 import { ruleMatcher, select } from './select.js'
 import { type LoadedVectorFile, loadSpec, type Spec } from './spec.js'
+import { dialSocketIo, dialWs, socketIoPayload, type Wire } from './wire.js'
 
 export interface ServerTarget {
-  /** The Lifeline WebSocket endpoint, e.g. ws://127.0.0.1:9000/lifeline. */
+  /**
+   * The Lifeline WebSocket endpoint, e.g. ws://127.0.0.1:9000/lifeline; with `socketIo`, the Socket.IO
+   * server's origin, e.g. http://127.0.0.1:9000.
+   */
   readonly url: string
+  /** Play over Socket.IO at this path, namespace and event (LL-SIO-4, LL-SIO-5) instead of WebSocket. */
+  readonly socketIo?: { readonly path: string; readonly namespace: string; readonly event: string }
   /** The control channel's base URL, e.g. http://127.0.0.1:9000/conformance. */
   readonly control: string
 }
@@ -178,8 +183,7 @@ class ServerTraceRun extends RealTimeTrace {
   }
 
   private open(actor: string): Link {
-    const socket = new WebSocket(this.target.url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 })
-    const link = new Link(actor, socket, this, 'server', this.spec.validate, (frame) => {
+    const link = new Link(actor, dial(this.target), this, 'server', this.spec.validate, (frame) => {
       if (frame.type === 'welcome') {
         const timings = pickTimings(frame)
         this.timings = { ...this.timings, ...timings }
@@ -234,8 +238,11 @@ class ServerTraceRun extends RealTimeTrace {
       else if (link.state === 'connecting') await link.opened
       if (!link.usable) throw new Failure(`${step.client} has no open connection to send on (${link.state})`)
       await link.send(JSON.stringify(frame))
-      // A client closes after its own bye (LL-WS-3).
-      if (frame.type === 'bye') link.close(1000, 'bye')
+      // A client closes after its own bye (LL-WS-3); over Socket.IO it leaves that to the server (LL-SIO-9).
+      if (frame.type === 'bye') {
+        if (this.target.socketIo === undefined) link.close(1000, 'bye')
+        else link.closeAfterPeer()
+      }
       return
     }
     if ('s2c' in step) return this.expectFrame(step.client, 's2c', step.s2c)
@@ -274,8 +281,21 @@ export function playsVector(vector: FrameVector): boolean {
   return rest.length === 0 && frame?.type === 'hello'
 }
 
-/** Why a vector cannot be checked over WebSocket, if it cannot. */
-function vectorNotApplicable(vector: FrameVector): string | undefined {
+/** A connection to the target, over its transport. */
+function dial(target: ServerTarget): Wire {
+  const sio = target.socketIo
+  return sio === undefined ? dialWs(target.url) : dialSocketIo({ url: target.url, ...sio })
+}
+
+/** Why a vector cannot be checked over the target's transport, if it cannot. */
+function vectorNotApplicable(vector: FrameVector, target: ServerTarget): string | undefined {
+  if (target.socketIo !== undefined) {
+    if (vector.batch === true) return 'a batch: Socket.IO carries one frame per event (LL-SIO-1)'
+    if (socketIoPayload(vector.text) === undefined) {
+      return 'not one JSON object: Socket.IO cannot carry it as a frame, its transport refuses it (LL-SIO-6)'
+    }
+    return undefined
+  }
   if (vector.batch === true) return undefined
   try {
     const value: unknown = JSON.parse(vector.text)
@@ -343,11 +363,10 @@ async function playVector(
     ...(problem === undefined ? {} : { problem }),
     durationMs: Math.round(performance.now() - started),
   })
-  const reason = vectorNotApplicable(vector)
+  const reason = vectorNotApplicable(vector, target)
   if (reason !== undefined) return result('not-applicable', reason)
   const sink = new VectorSink()
-  const socket = new WebSocket(target.url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 })
-  const link = new Link('vector', socket, sink, 'server', spec.validate)
+  const link = new Link('vector', dial(target), sink, 'server', spec.validate)
   try {
     try {
       await link.opened

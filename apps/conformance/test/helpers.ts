@@ -18,6 +18,7 @@ export interface ReferenceServers {
 export async function referenceServers(
   count: number,
   conformance: ConformanceOptions = {},
+  transport: 'ws' | 'socket.io' = 'ws',
 ): Promise<ReferenceServers> {
   const servers = await Promise.all(
     Array.from({ length: count }, () =>
@@ -30,8 +31,13 @@ export async function referenceServers(
   return {
     servers,
     targets: servers.map((server) => ({
-      url: `ws://127.0.0.1:${server.port}/lifeline`,
       control: server.controlUrl as string,
+      ...(transport === 'ws'
+        ? { url: `ws://127.0.0.1:${server.port}/lifeline` }
+        : {
+            url: `http://127.0.0.1:${server.port}`,
+            socketIo: { path: '/socket.io/', namespace: '/lifeline', event: 'lifeline' },
+          }),
     })),
     close: async () => {
       await Promise.all(servers.map((server) => server.close()))

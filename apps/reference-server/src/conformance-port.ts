@@ -9,7 +9,6 @@ import type {
   ServerTransportConnection,
 } from '@lifeline/core'
 import { MemoryStore, type StreamEntry, type StreamName, type StreamRead } from '@lifeline/core/server'
-import type { WsServerTransport } from '@lifeline/ws/server'
 import type { ConformanceFault } from './conformance.js'
 
 /** A replay that delivers its first message twice: the copy takes the next seq, the rest shift up. */
@@ -51,28 +50,40 @@ function framesOf(payload: Payload): Record<string, unknown>[] | undefined {
   }
 }
 
+/** The fault `no-rotate`: the welcome of a resume hands back the memento the client came with. */
+function unrotated(payload: Payload, memento: string): Payload {
+  const value: unknown = typeof payload === 'string' ? JSON.parse(payload) : structuredClone(payload)
+  for (const frame of Array.isArray(value) ? value : [value]) {
+    if (frame?.type === 'welcome' && frame.resumed === true) frame.memento = memento
+  }
+  return typeof payload === 'string' ? JSON.stringify(value) : (value as object)
+}
+
 /**
- * The transport one LifelineServer sees: connections the shared ws transport accepted while this server
- * was current. `cut` drops them all without a close frame, as a process restart would.
+ * The transport one LifelineServer sees: connections a shared transport (ws or Socket.IO) accepted while
+ * this server was current. `cut` drops them all without a close frame, as a process restart would.
  */
 export class Port implements ServerTransport {
-  readonly encoding = 'text' as const
-  readonly name = 'ws'
+  readonly encoding: ServerTransport['encoding']
+  readonly name: string
   private accept: Accept | undefined
   private readonly open = new Map<ServerTransportConnection, () => void>()
   private closing = false
 
   constructor(
-    private readonly ws: WsServerTransport,
+    private readonly shared: ServerTransport,
     private readonly faults: ReadonlySet<ConformanceFault>,
-  ) {}
+  ) {
+    this.encoding = shared.encoding
+    this.name = shared.name
+  }
 
   listen(accept: Accept): void {
     this.accept = accept
   }
 
   drain(retryAfterMs: number): void {
-    this.ws.drain(retryAfterMs)
+    this.shared.drain?.(retryAfterMs)
   }
 
   take(connection: ServerTransportConnection): ServerConnectionHandlers {
@@ -91,20 +102,12 @@ export class Port implements ServerTransport {
     const seen: ServerTransportConnection = {
       info: connection.info,
       send: (payload) => {
-        if (
-          !noRotate ||
-          resumedWith === undefined ||
-          typeof payload !== 'string' ||
-          !payload.includes('"welcome"')
-        ) {
-          return connection.send(payload)
-        }
-        // The fault: the welcome of a resume hands back the memento the client came with.
-        const value: unknown = JSON.parse(payload)
-        for (const frame of Array.isArray(value) ? value : [value]) {
-          if (frame?.type === 'welcome' && frame.resumed === true) frame.memento = resumedWith
-        }
-        connection.send(JSON.stringify(value))
+        const welcome =
+          typeof payload === 'string'
+            ? payload.includes('"welcome"')
+            : (payload as { type?: unknown }).type === 'welcome'
+        if (!noRotate || resumedWith === undefined || !welcome) return connection.send(payload)
+        connection.send(unrotated(payload, resumedWith))
       },
       close: (code, reason) => connection.close(code, reason),
       ...(connection.bufferedBytes === undefined

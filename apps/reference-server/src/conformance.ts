@@ -11,10 +11,9 @@
  * (same signing secret) and routes new connections to it. For tests only: never expose it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { systemClock } from '@lifeline/core'
+import { type ServerTransport, systemClock } from '@lifeline/core'
 import { createServer, type LifelineServer, MemoryStore } from '@lifeline/core/server'
 import { testApplication } from '@lifeline/core/testing'
-import type { WsServerTransport } from '@lifeline/ws/server'
 import { DuplicatingStore, IGNORE, Port } from './conformance-port.js'
 import type { Logger } from './logger.js'
 import { logEvents } from './session-log.js'
@@ -83,7 +82,8 @@ export function readSettings(value: unknown): { settings: ConformanceSettings; i
 
 interface Current {
   readonly server: LifelineServer
-  readonly port: Port
+  /** One per shared transport, in the same order. */
+  readonly ports: readonly Port[]
   readonly settings: ConformanceSettings
   readonly stopLogging: () => void
 }
@@ -98,7 +98,8 @@ export class ConformanceHost {
   private queue: Promise<unknown> = Promise.resolve()
 
   constructor(
-    private readonly ws: WsServerTransport,
+    /** The transports every server of the moment is reached through: ws, and Socket.IO. */
+    private readonly shared: readonly ServerTransport[],
     private readonly secret: string,
     private readonly logger: Logger,
     options: ConformanceOptions,
@@ -113,14 +114,16 @@ export class ConformanceHost {
   }
 
   async start(settings: ConformanceSettings = CONFORMANCE_DEFAULTS): Promise<void> {
-    await this.ws.listen((connection) => {
-      const current = this.current
-      if (current === undefined) {
-        connection.terminate?.()
-        return IGNORE
-      }
-      return current.port.take(connection)
-    })
+    for (const [index, transport] of this.shared.entries()) {
+      await transport.listen((connection) => {
+        const port = this.current?.ports[index]
+        if (port === undefined) {
+          connection.terminate?.()
+          return IGNORE
+        }
+        return port.take(connection)
+      })
+    }
     this.current = await this.make(settings)
   }
 
@@ -149,9 +152,9 @@ export class ConformanceHost {
     })
     server.on('session', (event) => this.report('attempt', event.sid, { attempt: event.attempt }))
     const stopLogging = logEvents(server, this.logger)
-    const port = new Port(this.ws, this.faults)
-    await server.attach(port)
-    return { server, port, settings, stopLogging }
+    const ports = this.shared.map((transport) => new Port(transport, this.faults))
+    for (const port of ports) await server.attach(port)
+    return { server, ports, settings, stopLogging }
   }
 
   /** Every connection cut without a close frame, the server and its store gone, a new one current. */
@@ -159,11 +162,11 @@ export class ConformanceHost {
     const run = this.queue.then(async () => {
       const old = this.current
       if (old !== undefined) {
-        await old.port.cut()
+        await Promise.all(old.ports.map((port) => port.cut()))
         await old.server.shutdown().catch(() => {})
         old.stopLogging()
       }
-      this.ws.drain(0) // probes say "accepting" again after a shutdown action
+      for (const transport of this.shared) transport.drain?.(0) // probes say "accepting" again after a shutdown
       this.current = await this.make(settings)
     })
     this.queue = run.catch(() => {})
@@ -250,7 +253,7 @@ export class ConformanceHost {
       await current.server.shutdown({ retryAfterMs: 1000, jitterMs: 5000 }).catch(() => {})
       current.stopLogging()
     }
-    await this.ws.close()
+    await Promise.all(this.shared.map((transport) => transport.close()))
   }
 
   /** Answers requests under CONTROL_PATH; false for other paths. */

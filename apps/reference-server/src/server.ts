@@ -20,6 +20,7 @@ import { createRequestHandler } from './http.js'
 import { createLogger, type LineSink, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { logEvents } from './session-log.js'
+import { attachSocketIo, isSocketIoPath, SOCKET_IO_PATH } from './socket-io.js'
 
 export const LIFELINE_PATH = '/lifeline'
 
@@ -126,18 +127,20 @@ export async function startServer(
       draining: () => draining,
     }),
   )
-  // The transport takes upgrades on its path; refuse the rest instead of leaving them hanging.
+  const socketIo = attachSocketIo(http, settings.allowedOrigins)
+  // The transports take upgrades on their paths; refuse the rest instead of leaving them hanging.
   let stopped = false
   http.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     const raw = req.url ?? '/'
     const path = raw.split('?', 1)[0]
-    if (path === LIFELINE_PATH && !stopped) return
+    if ((path === LIFELINE_PATH || isSocketIoPath(path)) && !stopped) return
     socket.on('error', () => {})
     socket.end(
       `HTTP/1.1 ${path === LIFELINE_PATH ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
     )
   })
   await lifeline.attach(transport)
+  await lifeline.attach(socketIo.transport)
   await listen(http, settings.port, settings.host, logger)
 
   const port = (http.address() as AddressInfo).port
@@ -147,6 +150,12 @@ export async function startServer(
     host: settings.host,
     port,
     websocket: `${url.replace(/^http/, 'ws').replace(/\/$/, '')}${LIFELINE_PATH}`,
+    socketIo: {
+      url: url.replace(/\/$/, ''),
+      path: SOCKET_IO_PATH,
+      namespace: '/lifeline',
+      event: 'lifeline',
+    },
     demoDir,
     graceMs: settings.graceMs,
     heartbeatMs: settings.heartbeatMs,
@@ -166,6 +175,7 @@ export async function startServer(
         stopLogging()
         metrics.detach()
         await closeHttp(http)
+        await socketIo.close()
         logger.info('stopped')
       }
     })()
@@ -192,8 +202,10 @@ async function startConformance(
     path: LIFELINE_PATH,
     ...(settings.allowedOrigins === undefined ? {} : { allowedOrigins: [...settings.allowedOrigins] }),
   })
-  const host = new ConformanceHost(transport, secret, logger, conformance)
+  // Assigned right below, once Socket.IO (which must come after this request listener) is attached.
+  let host: ConformanceHost | undefined
   http.on('request', (req, res) => {
+    if (host === undefined) return void res.writeHead(503).end()
     const raw = req.url ?? '/'
     const queryAt = raw.indexOf('?')
     const path = queryAt === -1 ? raw : raw.slice(0, queryAt)
@@ -211,14 +223,17 @@ async function startConformance(
     })
     res.end(body)
   })
+  const socketIo = attachSocketIo(http, settings.allowedOrigins)
+  const conformanceHost = new ConformanceHost([transport, socketIo.transport], secret, logger, conformance)
+  host = conformanceHost
   let stopped = false
   http.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     const path = (req.url ?? '/').split('?', 1)[0]
-    if (path === LIFELINE_PATH && !stopped) return
+    if ((path === LIFELINE_PATH || isSocketIoPath(path)) && !stopped) return
     socket.on('error', () => {})
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
   })
-  await host.start()
+  await conformanceHost.start()
   await listen(http, settings.port, settings.host, logger)
   const port = (http.address() as AddressInfo).port
   const url = `http://${displayHost(settings.host)}:${port}/`
@@ -236,7 +251,7 @@ async function startConformance(
     port,
     host: settings.host,
     get lifeline() {
-      return host.server
+      return conformanceHost.server
     },
     http,
     logger,
@@ -244,8 +259,9 @@ async function startConformance(
     close: () => {
       closing ??= (async () => {
         stopped = true
-        await host.close()
+        await conformanceHost.close()
         await closeHttp(http)
+        await socketIo.close()
         logger.info('stopped')
       })()
       return closing

@@ -1,5 +1,6 @@
 /**
- * The client-suite driver for the TypeScript client (@lifeline/core over @lifeline/ws/node): reads
+ * The client-suite driver for the TypeScript client (@lifeline/core over @lifeline/ws/node, or
+ * @lifeline/socket.io when the suite gives an endpoint descriptor): reads
  * commands from stdin and writes the app-visible events to stdout, one JSON object per line
  * (spec/conformance.md, "The driver protocol"). Run it with `node dist/drivers/typescript.js`.
  */
@@ -13,6 +14,7 @@ import {
   SendRejectedError,
   type SessionStorage,
 } from '@lifeline/core'
+import { type SocketIoEndpoint, socketIoTransport } from '@lifeline/socket.io'
 import { wsTransport } from '@lifeline/ws/node'
 
 type Command = Record<string, unknown> & { cmd?: unknown; client?: unknown }
@@ -62,6 +64,14 @@ function listen(actor: string, client: LifelineClient): void {
   client.on('error', (error) => complain(`${actor}: ${error.message}`))
 }
 
+function isDescriptor(value: unknown): value is SocketIoEndpoint {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { transport?: unknown }).transport === 'socket.io'
+  )
+}
+
 function connect(actor: string, command: Command): void {
   if (typeof command.url !== 'string') return complain(`connect ${actor}: no url`)
   clients.get(actor)?.close()
@@ -73,7 +83,10 @@ function connect(actor: string, command: Command): void {
   const storage = memoryStorage(copied as Parameters<typeof memoryStorage>[0])
   storages.set(actor, storage)
   const client = createClient({
-    transport: wsTransport(command.url),
+    // Over Socket.IO the suite gives an endpoint descriptor (LL-SIO-5), taken as it is.
+    transport: isDescriptor(command.endpoint)
+      ? socketIoTransport(command.endpoint)
+      : wsTransport(command.url),
     storage,
     environment: inertEnvironment,
     ...(Object.hasOwn(command, 'auth') ? { auth: command.auth } : {}),
@@ -163,4 +176,4 @@ lines.on('line', (line) => {
 })
 lines.on('close', exit)
 
-emit({ event: 'ready', name: '@lifeline/core (TypeScript)', capabilities: ['storage'] })
+emit({ event: 'ready', name: '@lifeline/core (TypeScript)', capabilities: ['storage', 'socket.io'] })
