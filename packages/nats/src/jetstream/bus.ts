@@ -1,0 +1,136 @@
+/**
+ * A Bus for several nodes on the JetStream store. A topic's entries reach every node through an
+ * ordered consumer on the topic's stream: JetStream delivers them in seq order with no gap (the
+ * consumer restarts itself from the last seq it delivered when one goes missing), whichever node
+ * appended them, so `publish` has nothing to do for topics. A direct stream has one writer (the node
+ * that owns the session): its entries go to local listeners at once and to other nodes over core
+ * NATS, in order on the writer's connection.
+ */
+import type { Bus, StreamEntry, StreamName } from '@lifeline/core/server'
+import { DeliverPolicy } from '@nats-io/jetstream'
+import { headers, type Subscription } from '@nats-io/nats-core'
+import { EXCEPT_HEADER, entryOf, place } from './layout.js'
+import type { JetStreamStore } from './store.js'
+
+type Listener = (entry: StreamEntry) => void
+
+const NODE_HEADER = 'Lifeline-Node'
+
+interface Feed {
+  readonly listeners: Set<Listener>
+  /** Highest seq delivered to the listeners: never a duplicate, never backwards (LL-SEQ-2). */
+  delivered: number
+  stop(): void
+}
+
+export interface JetStreamBusOptions {
+  /** Called with errors of background consumers (the store's server reports them). */
+  onError?: (error: Error) => void
+}
+
+export class JetStreamBus implements Bus {
+  private readonly feeds = new Map<StreamName, Feed>()
+  private readonly node = Math.random().toString(36).slice(2)
+  private closed = false
+
+  constructor(
+    private readonly store: JetStreamStore,
+    private readonly options: JetStreamBusOptions = {},
+  ) {}
+
+  publish(stream: StreamName, entry: StreamEntry): void {
+    if (!stream.startsWith('d:')) return // topics: the ordered consumer carries every node's entries
+    this.deliver(this.feeds.get(stream), entry)
+    const where = place(this.store.layout, this.store.name, stream)
+    const h = headers()
+    h.set(NODE_HEADER, this.node)
+    if (entry.except !== undefined) h.set(EXCEPT_HEADER, entry.except)
+    try {
+      this.store.nc.publish(where.subject.replace('.d.', '.bus.'), entry.text, { headers: h })
+    } catch (error) {
+      this.report(error)
+    }
+  }
+
+  subscribe(stream: StreamName, listener: Listener): () => void {
+    let feed = this.feeds.get(stream)
+    if (feed === undefined) {
+      feed = stream.startsWith('d:') ? this.directFeed(stream) : this.topicFeed(stream)
+      this.feeds.set(stream, feed)
+    }
+    feed.listeners.add(listener)
+    const current = feed
+    return () => {
+      current.listeners.delete(listener)
+      if (current.listeners.size > 0 || this.feeds.get(stream) !== current) return
+      this.feeds.delete(stream)
+      current.stop()
+    }
+  }
+
+  get subscriptions(): number {
+    return this.feeds.size
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    for (const feed of this.feeds.values()) feed.stop()
+    this.feeds.clear()
+  }
+
+  private deliver(feed: Feed | undefined, entry: StreamEntry): void {
+    if (feed === undefined || entry.seq <= feed.delivered) return
+    feed.delivered = entry.seq
+    for (const listener of [...feed.listeners]) listener(entry)
+  }
+
+  /** Every entry still in the topic's log, then every new one, in order (late ones are dropped by seq). */
+  private topicFeed(stream: StreamName): Feed {
+    const where = place(this.store.layout, this.store.name, stream)
+    let stopped = false
+    let stopConsumer: (() => void) | undefined
+    const feed: Feed = {
+      listeners: new Set(),
+      delivered: 0,
+      stop: () => {
+        stopped = true
+        stopConsumer?.()
+      },
+    }
+    const start = async () => {
+      await this.store.ensureTopic(where)
+      const consumer = await this.store.js.consumers.get(where.stream, {
+        filter_subjects: where.subject,
+        deliver_policy: DeliverPolicy.All,
+      })
+      if (stopped || this.closed) return
+      const messages = await consumer.consume({
+        callback: (msg) => {
+          if (stopped) return
+          this.deliver(feed, entryOf(msg.seq, msg.string(), msg.headers?.get(EXCEPT_HEADER) || undefined))
+        },
+      })
+      stopConsumer = () => void messages.close().catch(() => {})
+      if (stopped) stopConsumer()
+    }
+    start().catch((error: unknown) => this.report(error))
+    return feed
+  }
+
+  private directFeed(stream: StreamName): Feed {
+    const where = place(this.store.layout, this.store.name, stream)
+    const feed: Feed = { listeners: new Set(), delivered: 0, stop: () => sub.unsubscribe() }
+    const sub: Subscription = this.store.nc.subscribe(where.subject.replace('.d.', '.bus.'), {
+      callback: (error, msg) => {
+        if (error !== null || msg.headers?.get(NODE_HEADER) === this.node) return
+        const seq = (JSON.parse(msg.string()) as { seq: number }).seq
+        this.deliver(feed, entryOf(seq, msg.string(), msg.headers?.get(EXCEPT_HEADER) || undefined))
+      },
+    })
+    return feed
+  }
+
+  private report(error: unknown): void {
+    this.options.onError?.(error instanceof Error ? error : new Error(String(error)))
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Where the JetStream store keeps things: stream, bucket and subject names derived from one name
+ * (default `LIFELINE`), and the encoding of stream entries in JetStream messages.
+ */
+import { createHash } from 'node:crypto'
+import type { StreamEntry, StreamName } from '@lifeline/core/server'
+
+export interface Layout {
+  /** `<NAME>_SESSIONS`: session records (LL-GRACE-1), one key per session id. */
+  readonly sessions: string
+  /** `<NAME>_DIRECT`: every session's direct stream, one subject each. */
+  readonly direct: string
+  /** `<NAME>_DEDUP`: client message ids, de-duplicated by JetStream itself (LL-SEND-3). */
+  readonly dedup: string
+  /** Subject root of everything the store publishes. */
+  readonly root: string
+}
+
+export function layout(name: string): Layout {
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(name))
+    throw new TypeError(
+      `@lifeline/nats/jetstream: name must be 1-32 of A-Z a-z 0-9 _ -, got ${JSON.stringify(name)}`,
+    )
+  return {
+    sessions: `${name}_SESSIONS`,
+    direct: `${name}_DIRECT`,
+    dedup: `${name}_DEDUP`,
+    root: `${name.toLowerCase()}-store`,
+  }
+}
+
+/** A token safe in subjects, stream names and KV keys: the id itself when it is one, else its hash. */
+export function token(id: string): string {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(id) ? id : `h${digest(id)}`
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 32)
+}
+
+export type Place =
+  | { readonly kind: 'topic'; readonly stream: string; readonly subject: string }
+  | { readonly kind: 'direct'; readonly stream: string; readonly subject: string }
+
+/**
+ * Topics get one JetStream stream each: its sequence is the topic's seq, assigned atomically by the
+ * stream leader (LL-SEQ-1) whichever node appends, with the log's bounds as the stream's limits.
+ * Direct streams share one JetStream stream, a subject each; their single writer numbers them.
+ */
+export function place(l: Layout, name: string, stream: StreamName): Place {
+  if (stream.startsWith('t:')) {
+    const topic = stream.slice(2)
+    const id = `T${digest(topic)}`
+    return { kind: 'topic', stream: `${name}_${id}`, subject: `${l.root}.t.${id}` }
+  }
+  if (stream.startsWith('d:'))
+    return { kind: 'direct', stream: l.direct, subject: `${l.root}.d.${token(stream.slice(2))}` }
+  throw new TypeError(`@lifeline/nats/jetstream: unknown stream ${JSON.stringify(stream)}`)
+}
+
+/** The header naming the session that must not receive an entry (LL-SEQ-4). */
+export const EXCEPT_HEADER = 'Lifeline-Except'
+
+/**
+ * A stored entry back as the core's: the seq is the one the store assigned (a topic's JetStream
+ * sequence), set in the frame and in its text, which is encoded once per node.
+ */
+export function entryOf(seq: number, text: string, except: string | undefined): StreamEntry {
+  const parsed = JSON.parse(text) as StreamEntry['frame']
+  const frame = parsed.seq === seq ? parsed : { ...parsed, seq }
+  const encoded = parsed.seq === seq ? text : JSON.stringify(frame)
+  return except === undefined ? { seq, frame, text: encoded } : { seq, frame, text: encoded, except }
+}
+
+export const nanos = (ms: number): number => Math.round(ms * 1_000_000)

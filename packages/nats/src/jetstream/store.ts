@@ -1,0 +1,327 @@
+/**
+ * A SessionStore on NATS JetStream: session records in a KV bucket, each topic's log in a JetStream
+ * stream of its own (its sequence is the topic's seq, so any node may append), every session's direct
+ * log on one subject of a shared stream, client message ids de-duplicated by JetStream's own
+ * duplicate window. Durability and what needs a newer nats-server: docs/nats.md.
+ */
+import type { SessionRecord, SessionStore, StreamEntry, StreamName, StreamRead } from '@lifeline/core/server'
+import {
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  StorageType,
+  type StreamConfig,
+} from '@nats-io/jetstream'
+import { type KV, Kvm } from '@nats-io/kv'
+import { Empty, headers, type NatsConnection } from '@nats-io/nats-core'
+import { EXCEPT_HEADER, entryOf, type Layout, layout, nanos, type Place, place, token } from './layout.js'
+
+export interface Bounds {
+  /** Most entries held. Default 1000. */
+  maxEntries: number
+  /** Most bytes held (JetStream counts subjects and headers too). Default 1 MiB. */
+  maxBytes: number
+  /** Oldest entry age held, in ms. Default 5 minutes. */
+  maxAgeMs: number
+}
+
+export interface JetStreamStoreOptions {
+  /** Base of every stream, bucket and subject name. Default `LIFELINE`. */
+  name?: string
+  /** Replicas of every stream and of the bucket (1, 3 or 5; at most the cluster's size). Default 1. */
+  replicas?: number
+  /** `file` (survives a nats-server restart) or `memory`. Default `file`. */
+  storage?: 'file' | 'memory'
+  /** Bounds of each topic's log (LL-LIMIT-2), as its stream's limits. */
+  topicLog?: Partial<Bounds>
+  /** Bounds of each session's direct log (`maxBytes` is not enforced per session: see below). */
+  directLog?: Partial<Bounds>
+  /** Most bytes of the stream holding every session's direct log. Default 128 MiB. */
+  directStreamMaxBytes?: number
+  /** How long a client message id is remembered (LL-SEND-3): the duplicate window. Default 10 min. */
+  dedupWindowMs?: number
+  /** Session records older than this are dropped whatever happens (a leak bound). Default 24 h. */
+  sessionTtlMs?: number
+}
+
+const DEFAULT_BOUNDS: Bounds = { maxEntries: 1000, maxBytes: 1024 * 1024, maxAgeMs: 5 * 60_000 }
+const STREAM_NOT_FOUND = 10059
+const STREAM_NAME_IN_USE = 10058
+
+export class JetStreamStore implements SessionStore {
+  readonly layout: Layout
+  readonly js: JetStreamClient
+  readonly name: string
+  private readonly topicBounds: Bounds
+  private readonly directBounds: Bounds
+  private readonly replicas: number
+  private readonly storage: StorageType
+  private readonly topics = new Map<string, Promise<void>>()
+  /** Direct streams' last seqs, known to this node (their writer). */
+  private readonly counters = new Map<string, Promise<number>>()
+  private ready: Promise<{ kv: KV; jsm: JetStreamManager }> | undefined
+
+  constructor(
+    readonly nc: NatsConnection,
+    private readonly options: JetStreamStoreOptions = {},
+  ) {
+    this.name = options.name ?? 'LIFELINE'
+    this.layout = layout(this.name)
+    this.js = jetstream(nc)
+    this.topicBounds = { ...DEFAULT_BOUNDS, ...options.topicLog }
+    this.directBounds = { ...DEFAULT_BOUNDS, ...options.directLog }
+    this.replicas = options.replicas ?? 1
+    this.storage = options.storage === 'memory' ? StorageType.Memory : StorageType.File
+  }
+
+  /** Creates the bucket and shared streams (idempotent); every method waits for it. */
+  init(): Promise<{ kv: KV; jsm: JetStreamManager }> {
+    this.ready ??= this.setUp()
+    return this.ready
+  }
+
+  async getSession(sid: string): Promise<SessionRecord | undefined> {
+    const { kv } = await this.init()
+    const entry = await kv.get(token(sid))
+    if (entry === null || entry.operation !== 'PUT') return undefined
+    return entry.json<SessionRecord>()
+  }
+
+  async putSession(record: SessionRecord): Promise<void> {
+    const { kv } = await this.init()
+    await kv.put(token(record.sid), JSON.stringify(record))
+  }
+
+  async deleteSession(sid: string): Promise<void> {
+    const { kv } = await this.init()
+    await kv.purge(token(sid))
+  }
+
+  async append(stream: StreamName, build: (seq: number) => Omit<StreamEntry, 'seq'>): Promise<StreamEntry> {
+    const where = place(this.layout, this.name, stream)
+    if (where.kind === 'topic') {
+      await this.ensureTopic(where)
+      // The seq is the stream's: known only from the ack. The frame is stored with seq 0 and gets its
+      // real seq back here and on every read (entryOf).
+      const draft = build(0)
+      const ack = await this.js.publish(where.subject, draft.text, exceptHeaders(draft.except))
+      return entryOf(ack.seq, draft.text, draft.except)
+    }
+    await this.init()
+    const seq = await this.nextDirect(where)
+    const entry: StreamEntry = { seq, ...build(seq) }
+    await this.js.publish(where.subject, entry.text, exceptHeaders(entry.except))
+    return entry
+  }
+
+  async read(stream: StreamName, afterSeq: number, limit: number): Promise<StreamRead> {
+    const where = place(this.layout, this.name, stream)
+    return where.kind === 'topic'
+      ? this.readTopic(where, afterSeq, limit)
+      : this.readDirect(where, afterSeq, limit)
+  }
+
+  async lastSeq(stream: StreamName): Promise<number> {
+    const where = place(this.layout, this.name, stream)
+    if (where.kind === 'direct') return this.lastDirect(where)
+    const state = await this.topicState(where)
+    return state?.last_seq ?? 0
+  }
+
+  /** LL-ACK-4: drops what the client acked, keeping the last entry so the stream's seq survives. */
+  async trim(stream: StreamName, throughSeq: number): Promise<void> {
+    const where = place(this.layout, this.name, stream)
+    if (where.kind !== 'direct') return // topic logs are bounded by their limits, not by one reader
+    const { jsm } = await this.init()
+    const last = await this.lastDirect(where)
+    await jsm.streams.purge(where.stream, { filter: where.subject, keep: Math.max(1, last - throughSeq) })
+  }
+
+  /** A direct stream whose session ended; topic logs are never dropped (their seq must not go back). */
+  async dropStream(stream: StreamName): Promise<void> {
+    const where = place(this.layout, this.name, stream)
+    if (where.kind !== 'direct') return
+    const { jsm } = await this.init()
+    this.counters.delete(where.subject)
+    await jsm.streams.purge(where.stream, { filter: where.subject })
+  }
+
+  /** LL-SEND-3 across nodes: JetStream refuses a second message with the same id within its window. */
+  async admitMessageId(subject: string, id: string): Promise<boolean> {
+    await this.init()
+    const ack = await this.js.publish(`${this.layout.root}.id`, Empty, {
+      msgID: JSON.stringify([subject, id]),
+    })
+    return !ack.duplicate
+  }
+
+  async close(): Promise<void> {
+    this.topics.clear()
+    this.counters.clear()
+  }
+
+  /** The topic stream's config: the log's bounds as JetStream limits, oldest dropped first. */
+  topicConfig(where: Place): Partial<StreamConfig> & { name: string } {
+    const b = this.topicBounds
+    return {
+      name: where.stream,
+      subjects: [where.subject],
+      max_msgs: b.maxEntries,
+      max_bytes: b.maxBytes,
+      max_age: nanos(b.maxAgeMs),
+      discard: DiscardPolicy.Old,
+      storage: this.storage,
+      num_replicas: this.replicas,
+      allow_direct: true,
+    }
+  }
+
+  /** Creates a topic's stream once per process (idempotent at the server). */
+  ensureTopic(where: Place): Promise<void> {
+    let ready = this.topics.get(where.stream)
+    if (ready === undefined) {
+      ready = this.init().then(({ jsm }) => addOrUpdate(jsm, this.topicConfig(where)))
+      ready.catch(() => this.topics.delete(where.stream))
+      this.topics.set(where.stream, ready)
+    }
+    return ready
+  }
+
+  private async setUp(): Promise<{ kv: KV; jsm: JetStreamManager }> {
+    const jsm = await jetstreamManager(this.nc)
+    const d = this.directBounds
+    const window = nanos(this.options.dedupWindowMs ?? 10 * 60_000)
+    await addOrUpdate(jsm, {
+      name: this.layout.direct,
+      subjects: [`${this.layout.root}.d.*`],
+      max_msgs_per_subject: d.maxEntries,
+      max_age: nanos(d.maxAgeMs),
+      max_bytes: this.options.directStreamMaxBytes ?? 128 * 1024 * 1024,
+      discard: DiscardPolicy.Old,
+      storage: this.storage,
+      num_replicas: this.replicas,
+      allow_direct: true,
+    })
+    await addOrUpdate(jsm, {
+      name: this.layout.dedup,
+      subjects: [`${this.layout.root}.id`],
+      duplicate_window: window,
+      max_age: window,
+      discard: DiscardPolicy.Old,
+      storage: this.storage,
+      num_replicas: this.replicas,
+    })
+    const kv = await new Kvm(this.nc).create(this.layout.sessions, {
+      history: 1,
+      ttl: this.options.sessionTtlMs ?? 24 * 60 * 60_000,
+      replicas: this.replicas,
+      storage: this.storage,
+    })
+    return { kv, jsm }
+  }
+
+  private async topicState(where: Place): Promise<{ first_seq: number; last_seq: number } | undefined> {
+    const { jsm } = await this.init()
+    try {
+      return (await jsm.streams.info(where.stream)).state
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND) return undefined
+      throw error
+    }
+  }
+
+  private async readTopic(where: Place, afterSeq: number, limit: number): Promise<StreamRead> {
+    const state = await this.topicState(where)
+    if (state === undefined) return { covered: afterSeq === 0, entries: [], lastSeq: 0 }
+    const last = state.last_seq
+    if (afterSeq >= last) return { covered: afterSeq === last, entries: [], lastSeq: last }
+    // LL-REPLAY-3: entries after afterSeq were dropped when the oldest kept one is further on.
+    if (state.first_seq > afterSeq + 1) return { covered: false, entries: [], lastSeq: last }
+    const entries = await this.fetch(where, afterSeq + 1, Math.min(limit, last - afterSeq), undefined)
+    return { covered: true, entries, lastSeq: last }
+  }
+
+  private async readDirect(where: Place, afterSeq: number, limit: number): Promise<StreamRead> {
+    const last = await this.lastDirect(where)
+    if (afterSeq >= last) return { covered: afterSeq === last, entries: [], lastSeq: last }
+    const kept = await this.fetch(where, 1, this.directBounds.maxEntries, last)
+    const first = kept[0]?.seq
+    if (first === undefined || first > afterSeq + 1) return { covered: false, entries: [], lastSeq: last }
+    return { covered: true, entries: kept.filter((e) => e.seq > afterSeq).slice(0, limit), lastSeq: last }
+  }
+
+  /**
+   * Reads `count` entries from JetStream sequence `from` with an ordered consumer (filtered to the
+   * place's subject), stopping early at an entry whose seq is `until`.
+   */
+  private async fetch(
+    where: Place,
+    from: number,
+    count: number,
+    until: number | undefined,
+  ): Promise<StreamEntry[]> {
+    const consumer = await this.js.consumers.get(where.stream, {
+      filter_subjects: where.subject,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: from,
+    })
+    const entries: StreamEntry[] = []
+    const messages = await consumer.fetch({ max_messages: count, expires: 2000 })
+    for await (const msg of messages) {
+      const except = msg.headers?.get(EXCEPT_HEADER) || undefined
+      const seq = where.kind === 'topic' ? msg.seq : (JSON.parse(msg.string()) as { seq: number }).seq
+      entries.push(entryOf(seq, msg.string(), except))
+      if (entries.length >= count || seq === until) break
+    }
+    await consumer.delete().catch(() => {})
+    return entries
+  }
+
+  private lastDirect(where: Place): Promise<number> {
+    let last = this.counters.get(where.subject)
+    if (last === undefined) {
+      last = this.loadDirect(where)
+      last.catch(() => this.counters.delete(where.subject))
+      this.counters.set(where.subject, last)
+    }
+    return last
+  }
+
+  private async loadDirect(where: Place): Promise<number> {
+    const { jsm } = await this.init()
+    const stored = await jsm.streams
+      .getMessage(where.stream, { last_by_subj: where.subject })
+      .catch(() => null)
+    return stored === null ? 0 : (stored.json<{ seq: number }>().seq ?? 0)
+  }
+
+  /** Numbers a direct stream's entries in this node, its single writer (ownership: docs/nats.md). */
+  private nextDirect(where: Place): Promise<number> {
+    const next = this.lastDirect(where).then((last) => last + 1)
+    this.counters.set(where.subject, next)
+    return next
+  }
+}
+
+function exceptHeaders(except: string | undefined): { headers?: ReturnType<typeof headers> } {
+  if (except === undefined) return {}
+  const h = headers()
+  h.set(EXCEPT_HEADER, except)
+  return { headers: h }
+}
+
+async function addOrUpdate(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string },
+): Promise<void> {
+  try {
+    await jsm.streams.add(config)
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError) || error.code !== STREAM_NAME_IN_USE) throw error
+    await jsm.streams.update(config.name, config)
+  }
+}
