@@ -47,7 +47,8 @@ describe('JetStream store on a NATS cluster', () => {
     const nc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
     onCleanup(() => nc.close())
     const { store } = await createJetStream(nc, { replicas: 3, directStreamMaxBytes: 8 * 1024 * 1024 })
-    await store.putSession(record('s_r3'))
+    // A new R3 stream elects its leader first: the first requests may time out (the store retries appends).
+    await eventually(() => store.putSession(record('s_r3')))
     for (let i = 1; i <= 10; i++) await store.append('t:room', frame(i))
     // Kill the node this client is connected to when that is not the only way: any one will do.
     await cluster.server(0).kill()

@@ -4,6 +4,8 @@
  * log on one subject of a shared stream, client message ids de-duplicated by JetStream's own
  * duplicate window. Durability and what needs a newer nats-server: docs/nats.md.
  */
+
+import { randomUUID } from 'node:crypto'
 import type { SessionRecord, SessionStore, StreamEntry, StreamName, StreamRead } from '@lifeline/core/server'
 import {
   DeliverPolicy,
@@ -13,11 +15,12 @@ import {
   type JetStreamManager,
   jetstream,
   jetstreamManager,
+  type PubAck,
   StorageType,
   type StreamConfig,
 } from '@nats-io/jetstream'
 import { type KV, Kvm } from '@nats-io/kv'
-import { Empty, headers, type NatsConnection } from '@nats-io/nats-core'
+import { Empty, headers, type NatsConnection, NoRespondersError, TimeoutError } from '@nats-io/nats-core'
 import { EXCEPT_HEADER, entryOf, type Layout, layout, nanos, type Place, place, token } from './layout.js'
 
 export interface Bounds {
@@ -46,6 +49,20 @@ export interface JetStreamStoreOptions {
   dedupWindowMs?: number
   /** Session records older than this are dropped whatever happens (a leak bound). Default 24 h. */
   sessionTtlMs?: number
+}
+
+/** How long a publish is retried while a stream elects a leader. */
+const PUBLISH_RETRY_MS = 15_000
+/** Message ids are remembered this long: past every retry, and no longer (memory per message). */
+const RETRY_WINDOW_MS = 20_000
+
+/** A timeout or "no responders": the stream had no leader for a moment. */
+function retryable(error: unknown): boolean {
+  return (
+    error instanceof TimeoutError ||
+    error instanceof NoRespondersError ||
+    (error instanceof Error && error.name === 'TimeoutError')
+  )
 }
 
 const DEFAULT_BOUNDS: Bounds = { maxEntries: 1000, maxBytes: 1024 * 1024, maxAgeMs: 5 * 60_000 }
@@ -108,13 +125,13 @@ export class JetStreamStore implements SessionStore {
       // The seq is the stream's: known only from the ack. The frame is stored with seq 0 and gets its
       // real seq back here and on every read (entryOf).
       const draft = build(0)
-      const ack = await this.js.publish(where.subject, draft.text, exceptHeaders(draft.except))
+      const ack = await this.publish(where.subject, draft.text, draft.except)
       return entryOf(ack.seq, draft.text, draft.except)
     }
     await this.init()
     const seq = await this.nextDirect(where)
     const entry: StreamEntry = { seq, ...build(seq) }
-    await this.js.publish(where.subject, entry.text, exceptHeaders(entry.except))
+    await this.publish(where.subject, entry.text, entry.except)
     return entry
   }
 
@@ -164,6 +181,24 @@ export class JetStreamStore implements SessionStore {
     this.counters.clear()
   }
 
+  /**
+   * Publishes with a message id, retrying while the stream has no leader (an election after a node
+   * failed): JetStream's duplicate window makes a retry of a publish that did land a no-op, so an
+   * entry is stored once whatever the retries.
+   */
+  private async publish(subject: string, text: string, except: string | undefined): Promise<PubAck> {
+    const msgID = randomUUID()
+    const deadline = performance.now() + PUBLISH_RETRY_MS
+    for (;;) {
+      try {
+        return await this.js.publish(subject, text, { ...exceptHeaders(except), msgID })
+      } catch (error) {
+        if (!retryable(error) || performance.now() > deadline || this.nc.isClosed()) throw error
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+  }
+
   /** The topic stream's config: the log's bounds as JetStream limits, oldest dropped first. */
   topicConfig(where: Place): Partial<StreamConfig> & { name: string } {
     const b = this.topicBounds
@@ -177,6 +212,7 @@ export class JetStreamStore implements SessionStore {
       storage: this.storage,
       num_replicas: this.replicas,
       allow_direct: true,
+      duplicate_window: nanos(Math.min(RETRY_WINDOW_MS, b.maxAgeMs)),
     }
   }
 
@@ -201,6 +237,7 @@ export class JetStreamStore implements SessionStore {
       max_msgs_per_subject: d.maxEntries,
       max_age: nanos(d.maxAgeMs),
       max_bytes: this.options.directStreamMaxBytes ?? 128 * 1024 * 1024,
+      duplicate_window: nanos(Math.min(RETRY_WINDOW_MS, d.maxAgeMs)),
       discard: DiscardPolicy.Old,
       storage: this.storage,
       num_replicas: this.replicas,
