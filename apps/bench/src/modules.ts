@@ -4,6 +4,7 @@
  */
 import { bundleBench } from './bundle/index.js'
 import type { BenchModule } from './framework/types.js'
+import { natsBench } from './nats/index.js'
 import { wsBench } from './ws/index.js'
 
-export const modules: readonly BenchModule[] = [wsBench, bundleBench]
+export const modules: readonly BenchModule[] = [wsBench, natsBench, bundleBench]
