@@ -15,6 +15,7 @@ import { JetStreamBus, type JetStreamBusOptions } from './jetstream/bus.js'
 import { JetStreamStore, type JetStreamStoreOptions } from './jetstream/store.js'
 
 export { JetStreamBus, type JetStreamBusOptions } from './jetstream/bus.js'
+export type { Claim, ClaimResult } from './jetstream/claims.js'
 export { type Bounds, JetStreamStore, type JetStreamStoreOptions } from './jetstream/store.js'
 
 export interface JetStream {

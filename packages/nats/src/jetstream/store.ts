@@ -21,6 +21,7 @@ import {
 } from '@nats-io/jetstream'
 import { type KV, Kvm } from '@nats-io/kv'
 import { Empty, headers, type NatsConnection, NoRespondersError, TimeoutError } from '@nats-io/nats-core'
+import { type Claim, type ClaimResult, Claims } from './claims.js'
 import { EXCEPT_HEADER, entryOf, type Layout, layout, nanos, type Place, place, token } from './layout.js'
 
 export interface Bounds {
@@ -81,6 +82,7 @@ export class JetStreamStore implements SessionStore {
   /** Direct streams' last seqs, known to this node (their writer). */
   private readonly counters = new Map<string, Promise<number>>()
   private ready: Promise<{ kv: KV; jsm: JetStreamManager }> | undefined
+  private readonly claims: Claims
 
   constructor(
     readonly nc: NatsConnection,
@@ -93,6 +95,22 @@ export class JetStreamStore implements SessionStore {
     this.directBounds = { ...DEFAULT_BOUNDS, ...options.directLog }
     this.replicas = options.replicas ?? 1
     this.storage = options.storage === 'memory' ? StorageType.Memory : StorageType.File
+    this.claims = new Claims(this.js, `${this.name}_CLAIMS`, this.layout.root)
+  }
+
+  /**
+   * Claims ownership of a session for `node` (claims.ts): the next generation, won by the first claim
+   * of it in the claims stream's order. Correct without compare-and-set, so on 2.9.x replicated too.
+   */
+  async claim(sid: string, node: string): Promise<ClaimResult> {
+    await this.init()
+    return this.claims.claim(token(sid), node)
+  }
+
+  /** The session's owner and generation, as every node computes it from the claims stream. */
+  async owner(sid: string): Promise<Claim | undefined> {
+    await this.init()
+    return this.claims.owner(token(sid))
   }
 
   /** Creates the bucket and shared streams (idempotent); every method waits for it. */
@@ -252,9 +270,14 @@ export class JetStreamStore implements SessionStore {
       storage: this.storage,
       num_replicas: this.replicas,
     })
+    const ttl = this.options.sessionTtlMs ?? 24 * 60 * 60_000
+    await addOrUpdate(
+      jsm,
+      Claims.config(`${this.name}_CLAIMS`, this.layout.root, this.storage, this.replicas, nanos(ttl)),
+    )
     const kv = await new Kvm(this.nc).create(this.layout.sessions, {
       history: 1,
-      ttl: this.options.sessionTtlMs ?? 24 * 60 * 60_000,
+      ttl,
       replicas: this.replicas,
       storage: this.storage,
     })
