@@ -29,6 +29,12 @@ export {
   webStorage,
 } from './client/storage.js'
 export type { MemberInfo } from './client/topics.js'
+export {
+  type FallbackPolicyOptions,
+  fallbackPolicy,
+  type TransportChoice,
+  type TransportPolicy,
+} from './client/transports.js'
 export { type Clock, type Random, systemClock, systemRandom, type TimerHandle } from './clock.js'
 export {
   BufferOverflowError,

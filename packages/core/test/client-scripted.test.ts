@@ -385,7 +385,13 @@ describe('scripted server: mementos (LL-MEMENTO-1, LL-HELLO-5, LL-APPM-2)', () =
     await advance(0)
     expect(order).toEqual(['message:a', 'unrecovered:overflow:am-1', 'message:after the gap'])
     expect(messages).toHaveLength(2)
-    expect(client.status).toEqual({ type: 'open', sid: 's_one', resumed: true, recovered: false })
+    expect(client.status).toEqual({
+      type: 'open',
+      sid: 's_one',
+      resumed: true,
+      recovered: false,
+      transport: 'fake',
+    })
     client.close()
   })
 

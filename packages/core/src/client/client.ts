@@ -14,7 +14,7 @@ import {
 import { Timer } from '../clock.js'
 import { Emitter } from '../emitter.js'
 import { BufferOverflowError, ConnectionClosedError, SendRejectedError } from '../errors.js'
-import type { CloseInfo } from '../transport.js'
+import type { ClientTransport, CloseInfo } from '../transport.js'
 import { ClientConnection } from './connection.js'
 import { encodeData, sendFrame, sendText, TOPIC_PATTERN, tooLarge } from './encoder.js'
 import type { ClientEvents, ClientStatus, SendOptions, SessionEvent } from './events.js'
@@ -24,11 +24,17 @@ import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } 
 import { Outbox, type OutgoingMessage } from './outbox.js'
 import { TopicSync } from './topic-sync.js'
 import type { MemberInfo } from './topics.js'
+import { TransportPicker } from './transports.js'
 
 export class LifelineClient extends Emitter<ClientEvents> {
   private readonly options: ResolvedClientOptions
   private state: ConnectionState = { status: 'idle' }
   private connection: ClientConnection | undefined
+  private readonly picker: TransportPicker
+  /** The transport of the current attempt, by index in the picker. */
+  private transportIndex = 0
+  /** Whether the current attempt's connection has had its welcome. */
+  private welcomed = false
   private readonly retryTimer: Timer
   private readonly ackTimer: Timer
   private readonly outbox: Outbox
@@ -51,6 +57,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
   constructor(options: ClientOptions) {
     super()
     this.options = resolveClientOptions(options)
+    this.picker = new TransportPicker(this.options.transports, this.options.transportPolicy)
     this.retryTimer = new Timer(this.options.clock)
     this.ackTimer = new Timer(this.options.clock)
     this.outbox = new Outbox(this.options.outbox)
@@ -75,10 +82,11 @@ export class LifelineClient extends Emitter<ClientEvents> {
       case 'idle':
         return { type: 'idle' }
       case 'connecting':
-        return { type: 'connecting', attempt: state.failures }
+        return { type: 'connecting', attempt: state.failures, transport: this.transportName() }
       case 'open':
         return {
           type: 'open',
+          transport: this.transportName(),
           sid: this.session?.sid ?? '',
           resumed: this.session?.resumed ?? false,
           recovered: this.session?.recovered ?? false,
@@ -88,6 +96,11 @@ export class LifelineClient extends Emitter<ClientEvents> {
       default:
         return { type: 'closed', error: state.error }
     }
+  }
+
+  /** The name of the transport of the current (or last) attempt, e.g. `ws` or `socket.io`. */
+  private transportName(): string {
+    return this.picker.transports[this.transportIndex]?.name ?? ''
   }
 
   /** Sends not yet acked by the server, for a "3 pending" badge (LL-CLIENT-5). */
@@ -260,12 +273,15 @@ export class LifelineClient extends Emitter<ClientEvents> {
 
   private async dial(): Promise<void> {
     if (this.hasBeenOpen) this.attempts++
-    const transport = this.options.transport
+    const { index, transport } = this.pickTransport()
+    this.welcomed = false
     if (transport.probe !== undefined) {
       const reachable = await transport.probe().catch(() => false)
       if (this.state.status !== 'connecting' || this.connection !== undefined) return
-      if (!reachable)
+      if (!reachable) {
+        this.picker.failed(index)
         return this.dispatch({ type: 'lost', code: 1006, reason: 'probe failed', bye: undefined })
+      }
     }
     const connection: ClientConnection = new ClientConnection(
       transport,
@@ -280,6 +296,21 @@ export class LifelineClient extends Emitter<ClientEvents> {
     )
     this.connection = connection
     connection.start()
+  }
+
+  /** The transport of this attempt (LL-RESUME-10: any of them may carry the session). */
+  private pickTransport(): { readonly index: number; readonly transport: ClientTransport } {
+    const failures = this.state.status === 'connecting' ? this.state.failures : 0
+    let picked: { readonly index: number; readonly transport: ClientTransport }
+    try {
+      picked = this.picker.pick(failures)
+    } catch (error) {
+      // A policy that throws or answers out of range must not stop the client: say so, use the first.
+      this.emit('error', error instanceof Error ? error : new Error(String(error)))
+      picked = { index: 0, transport: this.picker.transports[0] as ClientTransport }
+    }
+    this.transportIndex = picked.index
+    return picked
   }
 
   private async sendHello(connection: ClientConnection): Promise<void> {
@@ -312,6 +343,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private lost(connection: ClientConnection, info: CloseInfo, bye: ServerBye | undefined): void {
     if (connection !== this.connection) return
     this.connection = undefined
+    if (!this.welcomed) this.picker.failed(this.transportIndex)
     this.ackTimer.clear()
     this.inbox.takeAcks() // the next hello carries the cursors instead
     this.persist() // so a reload before that hello does not deliver them again
@@ -398,6 +430,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
       this.outbox.newSession() // LL-RESUME-6
       this.inbox.newSession()
     }
+    this.welcomed = true
+    this.picker.opened(this.transportIndex)
     this.session = {
       sid: frame.sid,
       resumed: frame.resumed,
@@ -437,7 +471,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private flushOutbox(): void {
     const connection = this.connection
     if (connection === undefined) return
-    const text = this.options.transport.encoding === 'text'
+    const text = connection.encoding === 'text'
     for (const message of this.outbox.takeQueued()) {
       if (text) connection.sendText(sendText(message))
       else connection.send(sendFrame(message))

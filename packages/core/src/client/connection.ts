@@ -65,6 +65,11 @@ export class ClientConnection {
     })
   }
 
+  /** How this connection's transport carries frames. */
+  get encoding(): ClientTransport['encoding'] {
+    return this.transport.encoding
+  }
+
   get isEnded(): boolean {
     return this.ended
   }

@@ -4,8 +4,15 @@ import type { PresenceEvent, UnrecoveredReason } from '@lifeline/protocol'
 /** The client's status, as a discriminated union on `type`. */
 export type ClientStatus =
   | { readonly type: 'idle' }
-  | { readonly type: 'connecting'; readonly attempt: number }
-  | { readonly type: 'open'; readonly sid: string; readonly resumed: boolean; readonly recovered: boolean }
+  /** `transport`: the name of the attempt's transport (`ws`, `socket.io`...), one of several maybe. */
+  | { readonly type: 'connecting'; readonly attempt: number; readonly transport: string }
+  | {
+      readonly type: 'open'
+      readonly sid: string
+      readonly resumed: boolean
+      readonly recovered: boolean
+      readonly transport: string
+    }
   | {
       readonly type: 'waiting'
       readonly attempt: number

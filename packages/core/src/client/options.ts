@@ -6,6 +6,7 @@ import { fullJitter, type RetryDelay } from './backoff.js'
 import { browserEnvironment, type ClientEnvironment } from './environment.js'
 import { DEFAULT_OUTBOX_LIMITS, type OutboxLimits } from './outbox.js'
 import { memoryStorage, type SessionStorage } from './storage.js'
+import { fallbackPolicy, type TransportPolicy } from './transports.js'
 
 /** Credentials for hello.auth, or a function returning them, called on every attempt (LL-AUTH-4). */
 export type AuthOption = unknown | (() => unknown)
@@ -17,8 +18,17 @@ export interface DroppedMessage {
 }
 
 export interface ClientOptions {
-  /** How to reach the server, e.g. `wsTransport(url)` from `@lifeline/ws`. */
-  transport: ClientTransport
+  /**
+   * How to reach the server, e.g. `wsTransport(url)` from `@lifeline/ws`; or several, e.g.
+   * `[wsTransport(url), socketIoTransport(origin, { transports: ['polling'] })]`, one picked per attempt
+   * by `transportPolicy`: the session resumes over whichever it picks (LL-RESUME-10).
+   */
+  transport: ClientTransport | readonly ClientTransport[]
+  /**
+   * With several transports, picks the one of each attempt. Default: `fallbackPolicy()`: the one that
+   * last worked, the next after two failed attempts in a row.
+   */
+  transportPolicy?: TransportPolicy | undefined
   /** Sent in hello.auth; a function (sync or async) is called for every attempt. Default: none. */
   auth?: AuthOption | undefined
   /** Delay before a retry after `attempt` failures. Default: `fullJitter()` (500 ms doubling to 30 s). */
@@ -59,7 +69,8 @@ export interface ClientOptions {
 }
 
 export interface ResolvedClientOptions {
-  readonly transport: ClientTransport
+  readonly transports: readonly ClientTransport[]
+  readonly transportPolicy: TransportPolicy
   readonly auth: AuthOption
   readonly retryDelay: RetryDelay
   readonly maxAttempts: number
@@ -89,8 +100,10 @@ function randomHex64(random: Random): string {
 
 export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
   const random = options.random ?? systemRandom
+  const transport = options.transport
   return {
-    transport: options.transport,
+    transports: Array.isArray(transport) ? [...transport] : [transport as ClientTransport],
+    transportPolicy: options.transportPolicy ?? fallbackPolicy(),
     auth: options.auth,
     retryDelay: options.retryDelay ?? fullJitter(),
     maxAttempts: options.maxAttempts ?? Number.POSITIVE_INFINITY,
