@@ -6,11 +6,13 @@
 import {
   browserEnvironment,
   type ClientStatus,
+  type ClientTransport,
   createClient,
   type LifelineClient,
   type SessionEvent,
   webStorage,
 } from '@lifeline/core'
+import { socketIoTransport } from '@lifeline/socket.io'
 import { wsTransport } from '@lifeline/ws'
 import { offlineSwitch } from './offline'
 import './style.css'
@@ -36,6 +38,7 @@ function element<T extends HTMLElement>(testId: string): T {
 const ui = {
   me: element('me'),
   status: element('status'),
+  transport: element('transport'),
   session: element('session'),
   pending: element('pending'),
   drop: element<HTMLButtonElement>('drop'),
@@ -57,6 +60,29 @@ const ui = {
 function endpoint(): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
   return `${scheme}//${location.host}/lifeline`
+}
+
+/**
+ * `?transport=` picks how to reach the server: `ws` (default), `socket.io`, `polling` (Socket.IO
+ * long-polling only), or `auto` (ws, falling back to long-polling: one session across both).
+ */
+function transports(): ClientTransport[] {
+  const ws = () => wsTransport(endpoint(), { probe: true })
+  const sio = (polling: boolean) =>
+    socketIoTransport(
+      location.origin,
+      polling ? { transports: ['polling'], name: 'socket.io (polling)' } : {},
+    )
+  switch (new URLSearchParams(location.search).get('transport')) {
+    case 'socket.io':
+      return [sio(false)]
+    case 'polling':
+      return [sio(true)]
+    case 'auto':
+      return [ws(), sio(true)]
+    default:
+      return [ws()]
+  }
 }
 
 function isChatMessage(data: unknown): data is ChatMessage {
@@ -117,7 +143,7 @@ function start(name: string): void {
 
   const offline = offlineSwitch(browserEnvironment())
   const client: LifelineClient = createClient({
-    transport: offline.wrap(wsTransport(endpoint(), { probe: true })),
+    transport: transports().map((transport) => offline.wrap(transport)),
     auth: { name },
     storage: webStorage(sessionStorage), // a reload resumes the same session
     environment: offline.environment,
@@ -131,6 +157,10 @@ function start(name: string): void {
     const status = client.status
     ui.status.textContent = statusText(status, waitingUntil)
     ui.status.dataset.state = status.type
+    // Which transport carries the session now (it may change between attempts with ?transport=auto).
+    ui.transport.textContent =
+      status.type === 'open' || status.type === 'connecting' ? `via ${status.transport}` : ''
+    ui.transport.dataset.transport = status.type === 'open' ? status.transport : ''
     ui.drop.disabled = status.type !== 'open'
     const attempts = `reconnect attempts: ${client.reconnectAttempts}`
     ui.session.textContent = session === undefined ? attempts : `${sessionText(session)} · ${attempts}`

@@ -69,11 +69,11 @@ afterAll(async () => {
   await server?.close()
 })
 
-async function openAs(name: string): Promise<Page> {
+async function openAs(name: string, query = ''): Promise<Page> {
   const context = await (browser as Browser).newContext({ viewport: { width: 1100, height: 760 } })
   const page = await context.newPage()
   page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`))
-  await page.goto(server.url)
+  await page.goto(`${server.url}${query}`)
   await page.getByTestId('name').fill(name)
   await page.getByTestId('join').click()
   await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), POLL).toBe('open')
@@ -187,6 +187,33 @@ describe('the demo in Chromium', () => {
     for (const path of [shots.alice, shots.bob, offlineShot])
       expect(statSync(path).size).toBeGreaterThan(1000)
 
+    expect(pageErrors).toEqual([])
+  })
+
+  it('LL-RESUME-10: over Socket.IO long-polling, and ws falling back to it, the page shows its transport and loses nothing', {
+    timeout: 60_000,
+  }, async () => {
+    const carol = await openAs('carol', '?transport=polling')
+    const dave = await openAs('dave', '?transport=auto')
+    expect(await carol.getByTestId('transport').getAttribute('data-transport')).toBe('socket.io (polling)')
+    expect(await dave.getByTestId('transport').getAttribute('data-transport')).toBe('ws')
+    const before = await messages(carol).count()
+    await say(carol, 'carol over polling')
+    await expect.poll(() => messages(dave).count(), POLL).toBeGreaterThan(before)
+    // The server drops carol's Socket.IO connection without a word: she resumes over it, recovered.
+    await carol.getByTestId('drop').click()
+    await say(dave, 'dave while carol drops')
+    await expect.poll(() => carol.getByTestId('session').getAttribute('data-resumed'), POLL).toBe('true')
+    expect(await carol.getByTestId('session').getAttribute('data-recovered')).toBe('true')
+    await say(carol, 'carol back')
+    await expect
+      .poll(async () => (await messageTexts(dave)).filter((t) => t.startsWith('carol: ')).length, POLL)
+      .toBe(2)
+    await expect
+      .poll(async () => (await messageTexts(carol)).filter((t) => t.startsWith('dave: ')).length, POLL)
+      .toBe(1)
+    expect(await messageTexts(carol)).toEqual(await messageTexts(dave))
+    expect(await carol.getByTestId('transport').textContent()).toBe('via socket.io (polling)')
     expect(pageErrors).toEqual([])
   })
 })
