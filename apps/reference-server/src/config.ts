@@ -30,6 +30,19 @@ export interface Config {
    * undefined or false.
    */
   readonly conformance?: ConformanceOptions | boolean | undefined
+  /**
+   * Run as one node of a cluster on NATS (`--nats nats://…`): sessions, logs and topics in JetStream,
+   * so any node resumes any session, and Lifeline over NATS for NATS clients. Undefined: one process,
+   * memory store.
+   */
+  readonly nats?: NatsConfig | undefined
+}
+
+export interface NatsConfig {
+  /** NATS server URLs (every node's, to fail over). */
+  readonly servers: readonly string[]
+  /** Replicas of the JetStream streams: 1 on one nats-server, 3 on a cluster. */
+  readonly replicas: number
 }
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -77,13 +90,23 @@ const SETTINGS = {
     env: 'DEMO_DIR',
     describe: 'directory of the built demo (default: apps/demo/dist)',
   },
+  nats: {
+    flag: 'nats',
+    env: 'NATS_URL',
+    describe: 'NATS URL(s), comma-separated: run as one node of a cluster (JetStream store)',
+  },
+  natsReplicas: {
+    flag: 'nats-replicas',
+    env: 'NATS_REPLICAS',
+    describe: 'JetStream replicas: 1, 3 or 5 (default 1)',
+  },
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', describe: `${LOG_LEVELS.join('|')} (default info)` },
   conformance: {
     flag: 'conformance',
     env: 'CONFORMANCE',
     describe: 'tests only: run the test application and serve the control channel at /conformance',
   },
-} satisfies Record<keyof Config, Setting>
+} satisfies Record<keyof Config | 'natsReplicas', Setting>
 
 type Key = keyof typeof SETTINGS
 
@@ -227,5 +250,26 @@ export function parseConfig(
     logLevel: level as LogLevel,
     // Left undefined when off, so configurations compare equal with or without the mode's key.
     conformance: conformance ? {} : undefined,
+    nats: natsConfig(read('nats'), int('natsReplicas', 1, 1, 5)),
   }
+}
+
+function natsConfig(
+  raw: { value: string; name: string } | undefined,
+  replicas: number,
+): NatsConfig | undefined {
+  if (raw === undefined) return undefined
+  const servers = raw.value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+  if (servers.length === 0) throw new ConfigError(`${raw.name} lists no NATS server`)
+  for (const server of servers) {
+    if (!/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(server) && !/^[^\s:/]+:\d+$/.test(server))
+      throw new ConfigError(
+        `${raw.name}: ${JSON.stringify(server)} is not a NATS URL like nats://127.0.0.1:4222`,
+      )
+  }
+  if (![1, 3, 5].includes(replicas)) throw new ConfigError(`NATS replicas must be 1, 3 or 5, got ${replicas}`)
+  return { servers, replicas }
 }

@@ -19,6 +19,7 @@ import { CONTROL_PATH, ConformanceHost, type ConformanceOptions } from './confor
 import { createRequestHandler } from './http.js'
 import { createLogger, type LineSink, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
+import { connectNats, type NatsNode } from './nats.js'
 import { logEvents } from './session-log.js'
 import { attachSocketIo, isSocketIoPath, SOCKET_IO_PATH } from './socket-io.js'
 
@@ -91,9 +92,13 @@ export async function startServer(
 
   let lifeline: LifelineServer | undefined
   const server = (): LifelineServer => lifeline as LifelineServer
+  // One node of a cluster: the store and bus every node shares, and Lifeline over NATS as well.
+  const nats: NatsNode | undefined =
+    settings.nats === undefined ? undefined : await connectNats(settings.nats, logger)
   lifeline = createServer({
     secret,
     logger,
+    ...(nats === undefined ? {} : { store: nats.store, bus: nats.bus, maxFrameBytes: nats.maxFrameBytes }),
     graceMs: settings.graceMs,
     heartbeatMs: settings.heartbeatMs,
     heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
@@ -141,6 +146,7 @@ export async function startServer(
   })
   await lifeline.attach(transport)
   await lifeline.attach(socketIo.transport)
+  if (nats !== undefined) await lifeline.attach(nats.transport)
   await listen(http, settings.port, settings.host, logger)
 
   const port = (http.address() as AddressInfo).port
@@ -161,6 +167,9 @@ export async function startServer(
     heartbeatMs: settings.heartbeatMs,
     heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
     allowedOrigins: settings.allowedOrigins ?? 'any',
+    ...(settings.nats === undefined
+      ? {}
+      : { nats: { servers: settings.nats.servers, replicas: settings.nats.replicas, prefix: 'lifeline' } }),
   })
 
   let closing: Promise<void> | undefined
@@ -176,6 +185,7 @@ export async function startServer(
         metrics.detach()
         await closeHttp(http)
         await socketIo.close()
+        await nats?.close()
         logger.info('stopped')
       }
     })()
