@@ -136,7 +136,12 @@ export function controlAction(
           ...(action.appMemento === undefined ? {} : { appMemento: action.appMemento }),
         }
       }
-      return { action: 'publish', topic: action.topic, data: action.data }
+      return {
+        action: 'publish',
+        topic: action.topic,
+        data: action.data,
+        ...(action.appMemento === undefined ? {} : { appMemento: action.appMemento }),
+      }
     case 'kick':
       return {
         action: 'kick',

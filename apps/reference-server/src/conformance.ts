@@ -210,7 +210,11 @@ export class ConformanceHost {
           return
         }
         if (typeof action.topic !== 'string') throw new BadRequest('publish needs a topic or a sid')
-        await server.publish(action.topic, action.data)
+        await server.publish(
+          action.topic,
+          action.data,
+          action.appMemento === undefined ? {} : { appMemento: action.appMemento },
+        )
         return
       }
       case 'kick': {

@@ -12,7 +12,9 @@ Application events go to `on_event(name, payload)`, called on the worker thread:
     message    {"topic"?: str, "data": any}             an entry delivered (LL-SEQ-3)
     presence   {"topic", "sid", "change", "meta"?}       a presence entry delivered
     recovered  {"resumed", "recovered", "reason"?, "appMemento"?}   welcome answering a resume
-    joined     {"topic", "recovered"?} / join_error {"topic", "code", "reason"}
+               (appMemento: the value of the session's app memento, LL-APPM-5)
+    joined     {"topic", "recovered"?, "appMemento"?} / join_error {"topic", "code", "reason"}
+               (appMemento: the topic's app memento the client now has, LL-APPM-7)
     unjoined   {"topic", "code"?, "reason"?}
     settled    {"id", "data", "topic"?, "outcome": "acked"|"rejected"|"dropped"|"failed"}
     error      {"code", "reason"}                        an error frame without ref
@@ -96,6 +98,8 @@ class LifelineClient:
         storage = storage or {}
         self._memento: Optional[str] = storage.get("memento")
         self._am: Optional[str] = storage.get("am")
+        self._amv: Any = storage.get("amv")  # its readable value (LL-APPM-5)
+        self._topic_amv: dict[str, Any] = dict(storage.get("topicMementos") or {})  # LL-APPM-7
         self._cursors = Cursors(storage.get("direct", 0), storage.get("topics"))
         self._topics: dict[str, Topic] = {t: Topic() for t in self._cursors.topics}
         self._leaving: set[str] = set()
@@ -179,6 +183,8 @@ class LifelineClient:
             lambda: {
                 "memento": self._memento,
                 "am": self._am,
+                "amv": self._amv,
+                "topicMementos": dict(self._topic_amv),
                 "direct": self._cursors.direct,
                 "topics": dict(self._cursors.topics),
             }
@@ -187,6 +193,10 @@ class LifelineClient:
     def pending_count(self) -> int:
         """Sends not yet settled (LL-CLIENT-5: a "3 pending" badge)."""
         return self.call(lambda: len(self._outbox))
+
+    def app_memento(self, topic: Optional[str] = None) -> Any:
+        """The app memento's value: the session's (no topic, LL-APPM-5) or a topic's (LL-APPM-7)."""
+        return self.call(lambda: self._amv if topic is None else self._topic_amv.get(topic))
 
     def members(self, topic: str) -> Optional[dict[str, dict]]:
         return self.call(lambda: dict(self._topics[topic].members or {}) if topic in self._topics else None)
@@ -375,6 +385,7 @@ class LifelineClient:
             topic = f["topic"]
             self._topics.pop(topic, None)
             self._cursors.forget(topic)
+            self._topic_amv.pop(topic, None)
             self._emit("join_error", topic=topic, code=f["code"], reason=f["reason"])
             for waiter in self._join_waiters.pop(topic, []):
                 waiter.set_exception(JoinError(topic, f["code"], f["reason"]))
@@ -382,6 +393,7 @@ class LifelineClient:
             topic = f["topic"]
             self._topics.pop(topic, None)
             self._cursors.forget(topic)
+            self._topic_amv.pop(topic, None)
             self._leaving.discard(topic)
             extra = {k: f[k] for k in ("code", "reason") if k in f}
             self._emit("unjoined", topic=topic, **extra)
@@ -406,7 +418,7 @@ class LifelineClient:
         self.sid = w["sid"]
         self._memento = w["memento"]
         if "am" in w:
-            self._am = w["am"]  # LL-APPM-2
+            self._am, self._amv = w["am"], w.get("amv")  # LL-APPM-2, LL-APPM-5
         self._hb = w["heartbeatMs"] / 1000
         self._hb_timeout = w["heartbeatTimeoutMs"] / 1000
         self._max_frame = w["limits"]["maxFrameBytes"]
@@ -415,8 +427,8 @@ class LifelineClient:
             info: dict[str, Any] = {"resumed": w["resumed"], "recovered": w["recovered"]}
             if "reason" in w:
                 info["reason"] = w["reason"]
-            if self._am is not None:
-                info["appMemento"] = self._am  # LL-APPM-3
+            if self._amv is not None:
+                info["appMemento"] = self._amv  # LL-APPM-3: the value, not the token
             self._emit("recovered", **info)
         self._set_status("open")
 
@@ -467,7 +479,11 @@ class LifelineClient:
         st.members = {m["sid"]: m for m in f["members"]}
         st.members_seq = f.get("membersSeq", f["seq"])  # LL-PRESENCE-3
         self._cursors.set(topic, f["seq"])  # LL-TOPIC-2: even when below the cursor we had
-        extra = {"recovered": f["recovered"]} if "recovered" in f else {}
+        if "amv" in f:
+            self._topic_amv[topic] = f["amv"]  # LL-APPM-8: as of joined.seq
+        extra: dict[str, Any] = {"recovered": f["recovered"]} if "recovered" in f else {}
+        if topic in self._topic_amv:
+            extra["appMemento"] = self._topic_amv[topic]
         self._emit("joined", topic=topic, **extra)
         for waiter in self._join_waiters.pop(topic, []):
             waiter.set_result({"topic": topic, **extra})
@@ -480,7 +496,9 @@ class LifelineClient:
         if f["type"] == "msg":
             self._emit("message", **({"topic": topic} if topic is not None else {}), data=f["data"])
             if topic is None and "am" in f:
-                self._am = f["am"]  # LL-APPM-2: stored once the msg is delivered
+                self._am, self._amv = f["am"], f.get("amv")  # LL-APPM-2: stored once delivered
+            elif topic is not None and "amv" in f:
+                self._topic_amv[topic] = f["amv"]  # LL-APPM-7: a topic's, once delivered
         else:
             st = self._topics.get(topic)  # type: ignore[arg-type]
             if st and st.members is not None and f["seq"] > st.members_seq:  # LL-PRESENCE-3
@@ -603,6 +621,7 @@ class LifelineClient:
             waiter.set_exception(JoinError(topic, 0, "left before the join completed"))
         self._topics.pop(topic, None)
         self._cursors.forget(topic)
+        self._topic_amv.pop(topic, None)
         if self._phase == "open":
             self._leaving.add(topic)
             self._write({"type": "leave", "topic": topic})

@@ -14,6 +14,7 @@ export type {
   ClientEvents,
   ClientStatus,
   InboundMessage,
+  JoinedEvent,
   PresenceChange,
   SendOptions,
   SessionEvent,

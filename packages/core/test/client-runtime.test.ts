@@ -985,7 +985,7 @@ describe('LifelineClient: a new session after the grace period', () => {
     await w.advance(100)
   }
 
-  it('LL-RESUME-7, LL-APPM-3: unrecovered carries the reason and the last app memento, before any entry', async () => {
+  it('LL-RESUME-7, LL-APPM-3, LL-APPM-5: unrecovered carries the reason and the last app memento value, before any entry', async () => {
     const recovers: Array<Pick<RecoverContext, 'reason' | 'appMemento'>> = []
     const w = await world({
       graceMs: 1000,
@@ -1009,12 +1009,14 @@ describe('LifelineClient: a new session after the grace period', () => {
     await w.advance(200)
     const am = wire.received('c1', 'msg')[0]?.am
     expect(am).toEqual(expect.any(String))
+    expect(wire.received('c1', 'msg')[0]?.amv).toEqual({ last: 812 })
+    expect(client.appMemento()).toEqual({ last: 812 })
     await expire(w, client)
     await settle()
     const status = client.status
     expect(status).toMatchObject({ type: 'open', resumed: false, recovered: false })
     expect(status.type === 'open' ? status.sid : sid).not.toBe(sid)
-    expect(unrecovered).toEqual([{ reason: 'expired', appMemento: am }])
+    expect(unrecovered).toEqual([{ reason: 'expired', appMemento: { last: 812 } }])
     expect(events).toEqual([
       'session:false:false',
       'message:{"doc":812}',

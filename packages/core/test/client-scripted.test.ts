@@ -369,9 +369,11 @@ describe('scripted server: mementos (LL-MEMENTO-1, LL-HELLO-5, LL-APPM-2)', () =
   it('LL-RESUME-7: unrecovered is emitted with the reason, before the entries of the new connection', async () => {
     const { server, client, messages, advance } = await connected()
     const order: string[] = []
-    client.on('unrecovered', (event) => order.push(`unrecovered:${event.reason}:${String(event.appMemento)}`))
+    client.on('unrecovered', (event) =>
+      order.push(`unrecovered:${event.reason}:${JSON.stringify(event.appMemento)}`),
+    )
     client.on('message', (message) => order.push(`message:${String(message.data)}`))
-    server.last.send(msg(1, 'a', { am: 'am-1' }))
+    server.last.send(msg(1, 'a', { am: 'am-1', amv: { v: 1 } }))
     await settle()
     server.onHello = (link) => {
       link.send(
@@ -383,7 +385,7 @@ describe('scripted server: mementos (LL-MEMENTO-1, LL-HELLO-5, LL-APPM-2)', () =
     }
     server.last.close(1006, 'gone')
     await advance(0)
-    expect(order).toEqual(['message:a', 'unrecovered:overflow:am-1', 'message:after the gap'])
+    expect(order).toEqual(['message:a', 'unrecovered:overflow:{"v":1}', 'message:after the gap'])
     expect(messages).toHaveLength(2)
     expect(client.status).toEqual({
       type: 'open',

@@ -130,8 +130,17 @@ const ClientEvent = Type.Union([
     resumed: Type.Boolean(),
     recovered: Type.Boolean(),
     reason: Type.Optional(Type.String()),
+    appMemento: Type.Optional(
+      Type.Unknown({ description: "The value of the client's app memento reported with it (LL-APPM-3)." }),
+    ),
   }),
-  Type.Object({ event: Type.Literal('joined'), topic: Type.String() }),
+  Type.Object({
+    event: Type.Literal('joined'),
+    topic: Type.String(),
+    appMemento: Type.Optional(
+      Type.Unknown({ description: "The topic's app memento the client reports with the join (LL-APPM-7)." }),
+    ),
+  }),
   Type.Object({ event: Type.Literal('join_error'), topic: Type.String(), code: Type.Integer() }),
   Type.Object({
     event: Type.Literal('settled'),

@@ -57,9 +57,15 @@ function listen(actor: string, client: LifelineClient): void {
       resumed: session.resumed,
       recovered: session.recovered,
       ...(session.reason === undefined ? {} : { reason: session.reason }),
+      ...(client.appMemento() === undefined ? {} : { appMemento: client.appMemento() }),
     })
   })
-  client.on('joined', (joined) => event('joined', { topic: joined.topic }))
+  client.on('joined', (joined) =>
+    event('joined', {
+      topic: joined.topic,
+      ...(joined.appMemento === undefined ? {} : { appMemento: joined.appMemento }),
+    }),
+  )
   client.on('joinError', (error) => event('join_error', { topic: error.topic, code: error.code }))
   client.on('error', (error) => complain(`${actor}: ${error.message}`))
 }

@@ -41,7 +41,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private readonly inbox: Inbox
   private readonly topics: TopicSync
   private memento: string | undefined
-  private appMemento: string | undefined
+  private appMementoToken: string | undefined
+  private appMementoValue: unknown
   private session: SessionEvent | undefined
   private maxFrameBytes = DEFAULT_MAX_FRAME_BYTES
   private resumeAsked = false
@@ -68,7 +69,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
         if (this.state.status === 'open') this.connection?.send(frame)
       },
       {
-        joined: (topic, recovered) => this.emit('joined', { topic, recovered }),
+        joined: (topic, recovered) =>
+          this.emit('joined', { topic, recovered, appMemento: this.inbox.appMemento(topic) }),
         joinError: (topic, code, reason) => this.emit('joinError', { topic, code, reason }),
         unjoined: (topic, code, reason) => this.emit('unjoined', { topic, code, reason }),
         error: (error) => this.emit('error', error),
@@ -133,6 +135,15 @@ export class LifelineClient extends Emitter<ClientEvents> {
     return this.topics.members(topic)
   }
 
+  /**
+   * The app memento's value, as the server app set it: the session's (no argument, LL-APPM-5), or a
+   * topic's (LL-APPM-7) as of what the app has been given of that topic. After a reload it says where
+   * the app's own history of the topic ends: load up to it, and the session brings what follows.
+   */
+  appMemento(topic?: string): unknown {
+    return topic === undefined ? this.appMementoValue : this.inbox.appMemento(topic)
+  }
+
   /** Topics joined or being joined. */
   get joinedTopics(): readonly string[] {
     return this.topics.names()
@@ -142,8 +153,10 @@ export class LifelineClient extends Emitter<ClientEvents> {
     if (this.state.status !== 'idle') return
     const stored = this.options.storage.load()
     this.memento = stored?.memento
-    this.appMemento = stored?.appMemento
+    this.appMementoToken = stored?.appMemento
+    this.appMementoValue = stored?.appMementoValue
     if (stored?.cursors !== undefined) this.inbox.restore(stored.cursors)
+    if (stored?.topicMementos !== undefined) this.inbox.restoreMementos(stored.topicMementos)
     const environment = this.options.environment
     this.stopEnvironment = environment.subscribe({
       online: () => this.dispatch({ type: 'online' }),
@@ -336,7 +349,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
       // LL-RESUME-1, LL-HELLO-5: hand back the memento untouched, with what the app already has.
       hello.resume = { memento: this.memento, ...this.inbox.resumeCursors(this.topics.names()) }
     }
-    if (this.appMemento !== undefined) hello.am = this.appMemento
+    if (this.appMementoToken !== undefined) hello.am = this.appMementoToken
     connection.send(hello)
   }
 
@@ -375,7 +388,13 @@ export class LifelineClient extends Emitter<ClientEvents> {
         if (frame.topic !== undefined && !this.topics.isJoined(frame.topic)) return
         if (!this.inbox.accepts(stream, frame.seq)) return // LL-SEQ-3: a replayed duplicate
         this.emit('message', { topic: frame.topic, data: frame.data, seq: frame.seq })
-        if (frame.am !== undefined) this.appMemento = frame.am // LL-APPM-2: only once delivered
+        // LL-APPM-2, LL-APPM-7: only once delivered; a topic's travels without a token (LL-APPM-6).
+        if (frame.topic !== undefined) {
+          if (frame.amv !== undefined) this.inbox.setAppMemento(frame.topic, frame.amv)
+        } else if (frame.am !== undefined) {
+          this.appMementoToken = frame.am
+          this.appMementoValue = frame.amv
+        }
         return this.delivered(stream, frame.seq)
       }
       case 'presence':
@@ -418,7 +437,10 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private welcome(connection: ClientConnection, frame: Welcome): void {
     if (this.state.status !== 'connecting') return
     this.memento = frame.memento // LL-MEMENTO-1
-    if (frame.am !== undefined) this.appMemento = frame.am
+    if (frame.am !== undefined) {
+      this.appMementoToken = frame.am
+      this.appMementoValue = frame.amv
+    }
     this.maxFrameBytes = frame.limits.maxFrameBytes
     // Sends queued before this welcome were checked against a limit we now know.
     this.outbox.discardQueued((message) =>
@@ -446,7 +468,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
     this.emit('session', this.session)
     if (this.resumeAsked && !frame.recovered) {
       // LL-RESUME-7: before any entry of this connection is delivered.
-      this.emit('unrecovered', { reason: frame.reason ?? 'overflow', appMemento: this.appMemento })
+      this.emit('unrecovered', { reason: frame.reason ?? 'overflow', appMemento: this.appMementoValue })
     }
     this.emit('pending', this.outbox.size)
     this.topics.restore(frame, this.options.rejoin) // LL-TOPIC-5, LL-TOPIC-6
@@ -490,10 +512,14 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private persist(): void {
     const session = this.memento === undefined ? undefined : { memento: this.memento }
     if (session === undefined) return
+    const topicMementos = this.inbox.mementosSnapshot()
     this.options.storage.save({
       ...session,
-      ...(this.appMemento === undefined ? {} : { appMemento: this.appMemento }),
+      ...(this.appMementoToken === undefined
+        ? {}
+        : { appMemento: this.appMementoToken, appMementoValue: this.appMementoValue }),
       cursors: this.inbox.snapshot(),
+      ...(topicMementos === undefined ? {} : { topicMementos }),
     })
   }
 

@@ -48,8 +48,24 @@ export interface SessionEvent {
 /** The session could not be recovered: resync from your own storage (LL-RESUME-7, LL-APPM-3). */
 export interface UnrecoveredEvent {
   readonly reason: UnrecoveredReason
-  /** The last app memento the client held, as the server issued it. */
-  readonly appMemento: string | undefined
+  /**
+   * The value of the session's last app memento, as the server app set it (LL-APPM-5), e.g.
+   * `{ lastAnnotation: 812 }`; undefined when it never set one. Each topic's own app memento comes
+   * with its `joined` event, and from `client.appMemento(topic)`.
+   */
+  readonly appMemento: unknown
+}
+
+/** A join confirmed: first, again after a reconnect, or restored (LL-TOPIC-1, LL-TOPIC-2). */
+export interface JoinedEvent {
+  readonly topic: string
+  /** With a rejoin from a cursor: false when entries were missed and are not replayed. */
+  readonly recovered: boolean | undefined
+  /**
+   * The topic's app memento now (LL-APPM-8): as of the join point for a first or unrecovered join, so
+   * the app loads its history up to there; with `recovered: false`, compare it with the value you had.
+   */
+  readonly appMemento: unknown
 }
 
 export interface ClientEvents extends Record<string, unknown> {
@@ -58,7 +74,7 @@ export interface ClientEvents extends Record<string, unknown> {
   presence: PresenceChange
   session: SessionEvent
   unrecovered: UnrecoveredEvent
-  joined: { readonly topic: string; readonly recovered: boolean | undefined }
+  joined: JoinedEvent
   joinError: { readonly topic: string; readonly code: number; readonly reason: string }
   unjoined: { readonly topic: string; readonly code: number | undefined; readonly reason: string | undefined }
   /** The number of sends not yet acked changed. */

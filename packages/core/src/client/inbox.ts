@@ -15,6 +15,8 @@ export interface AckFrame {
 
 export class Inbox {
   private readonly cursors = new Map<string, number>()
+  /** Per topic, its app memento as of the cursor (LL-APPM-7): kept, stored and forgotten with it. */
+  private readonly mementos = new Map<string, unknown>()
   /** Per stream with deliveries not yet acked: the seq to ack and how many entries wait for it. */
   private readonly unacked = new Map<string, { seq: number; count: number }>()
   private unackedCount = 0
@@ -63,8 +65,18 @@ export class Inbox {
     this.cursors.set(stream, seq)
   }
 
+  /** The topic's app memento, from a delivered msg or a joined (LL-APPM-7, LL-APPM-8). */
+  setAppMemento(topic: string, value: unknown): void {
+    this.mementos.set(topic, value)
+  }
+
+  appMemento(topic: string): unknown {
+    return this.mementos.get(topic)
+  }
+
   forget(stream: string): void {
     this.cursors.delete(stream)
+    this.mementos.delete(stream)
     const waiting = this.unacked.get(stream)
     if (waiting === undefined) return
     this.unacked.delete(stream)
@@ -95,5 +107,14 @@ export class Inbox {
 
   restore(cursors: Readonly<Record<string, number>>): void {
     for (const [stream, seq] of Object.entries(cursors)) this.cursors.set(stream, seq)
+  }
+
+  /** The topics' app mementos for storage, next to the cursors. */
+  mementosSnapshot(): Record<string, unknown> | undefined {
+    return this.mementos.size === 0 ? undefined : Object.fromEntries(this.mementos)
+  }
+
+  restoreMementos(mementos: Readonly<Record<string, unknown>>): void {
+    for (const [topic, value] of Object.entries(mementos)) this.mementos.set(topic, value)
   }
 }

@@ -7,6 +7,10 @@
 export interface StoredSession {
   readonly memento?: string
   readonly appMemento?: string
+  /** The readable value of `appMemento` (LL-APPM-5). */
+  readonly appMementoValue?: unknown
+  /** Each topic's app memento, as of its cursor (LL-APPM-7). */
+  readonly topicMementos?: Readonly<Record<string, unknown>>
   /** Cursor per stream; the direct stream's key is the empty string. */
   readonly cursors?: Readonly<Record<string, number>>
 }

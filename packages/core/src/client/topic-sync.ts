@@ -62,6 +62,7 @@ export class TopicSync {
     // Left while the server decided the join: leave again, or the session stays a member.
     if (!this.topics.joined(frame)) return this.sendLeave(frame.topic)
     this.inbox.setCursor(frame.topic, frame.seq) // LL-TOPIC-2: entries after seq follow
+    if (frame.amv !== undefined) this.inbox.setAppMemento(frame.topic, frame.amv) // LL-APPM-8
     this.events.joined(frame.topic, frame.recovered)
   }
 

@@ -222,8 +222,9 @@ export class ServerCore extends Emitter<ServerEvents> {
         am = this.signer.issueAppMemento(session.subject, appMemento)
         session.appMemento = am
       }
+      // LL-APPM-5: the readable value rides along with the token.
       return this.append(session.direct, (seq) =>
-        am === undefined ? { type: 'msg', seq, data } : { type: 'msg', seq, data, am },
+        am === undefined ? { type: 'msg', seq, data } : { type: 'msg', seq, data, am, amv: appMemento },
       )
     })
   }

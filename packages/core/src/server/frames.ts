@@ -7,7 +7,7 @@ import type { ServerConnection } from './connection.js'
 import type { ServerCore } from './core.js'
 import { handleHello, readAll } from './handshake.js'
 import type { ServerSession } from './session.js'
-import { topicStream } from './store.js'
+import { type SessionStore, topicStream } from './store.js'
 
 function protocolError(connection: ServerConnection, reason: string): void {
   connection.close({ type: 'bye', code: CloseCode.PROTOCOL_ERROR, reason, reconnect: false })
@@ -184,14 +184,20 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
   let lastSeq: number
   let recovered: boolean | undefined
   let replay: Awaited<ReturnType<typeof readAll>>['entries'] = []
+  let appMemento: Awaited<ReturnType<NonNullable<SessionStore['lastAppMemento']>>>
   if (frame.from !== undefined) {
     const read = await readAll(options.store, stream, frame.from)
     recovered = read.covered // LL-TOPIC-2
     lastSeq = read.lastSeq
     cursor = read.covered ? frame.from : read.lastSeq
     if (read.covered) replay = read.entries
+    appMemento = await options.store.lastAppMemento?.(stream)
   } else {
-    lastSeq = await options.store.lastSeq(stream)
+    // Asked in one tick, so a store in this process answers both as of the same entry.
+    ;[lastSeq, appMemento] = await Promise.all([
+      options.store.lastSeq(stream),
+      options.store.lastAppMemento?.(stream),
+    ])
     cursor = lastSeq
   }
   if (!session.topics.has(topic)) return // left while we read
@@ -200,6 +206,9 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
   const joined: Joined = { type: 'joined', topic, seq: cursor, members: core.registry.members(topic) }
   if (recovered !== undefined) joined.recovered = recovered
   if (lastSeq > cursor) joined.membersSeq = lastSeq
+  // LL-APPM-8: read at or after the cursor was fixed, so with a seq at or below it, no later app memento
+  // precedes the cursor: it is the topic's app memento as of joined.seq. Otherwise it is not, and stays out.
+  if (appMemento !== undefined && appMemento.seq <= cursor) joined.amv = appMemento.value
   connection.send(joined)
   session.release(stream, replay, cursor)
   if (replay.length > 0) core.emit('replay', { sid: session.sid, entries: replay.length })

@@ -123,7 +123,12 @@ function welcomeFrame(core: ServerCore, session: ServerSession, version: number,
     graceMs: options.graceMs,
     limits: { maxFrameBytes: options.maxFrameBytes, maxTopics: options.maxTopics },
   }
-  if (session.appMemento !== undefined) welcome.am = session.appMemento
+  if (session.appMemento !== undefined) {
+    welcome.am = session.appMemento
+    // LL-APPM-5: the value, read back from the server's own token (so a record from the store will do).
+    const verified = core.signer.verifyAppMemento(session.appMemento, session.subject)
+    if (verified.ok) welcome.amv = verified.value
+  }
   return welcome
 }
 
@@ -171,7 +176,7 @@ function openSession(
     attempt: hello.attempt,
     transport: connection.transport.info.transport,
   })
-  if (reason !== undefined) recover(core, session, reason, hello.am)
+  if (reason !== undefined) recover(core, session, reason, hello)
 }
 
 async function resume(
@@ -245,21 +250,19 @@ async function resume(
     attempt: hello.attempt,
     transport: connection.transport.info.transport,
   })
-  if (!recovered) recover(core, session, 'overflow', hello.am)
+  if (!recovered) recover(core, session, 'overflow', hello)
 }
 
 /** LL-APPM-3: hand the verified app memento to the app, so it can resync the client. */
-function recover(
-  core: ServerCore,
-  session: ServerSession,
-  reason: UnrecoveredReason,
-  token: string | undefined,
-): void {
+function recover(core: ServerCore, session: ServerSession, reason: UnrecoveredReason, hello: Hello): void {
   const onRecover = core.options.onRecover
   if (onRecover === undefined) return
+  const token = hello.am
   const verified = token === undefined ? undefined : core.signer.verifyAppMemento(token, session.subject)
   const appMemento = verified?.ok === true ? verified.value : undefined // LL-APPM-4
+  // A new session has no topics yet: the client rejoins those its hello names (LL-TOPIC-6) next.
+  const topics = session.topics.size > 0 ? [...session.topics] : Object.keys(hello.resume?.topics ?? {})
   Promise.resolve()
-    .then(() => onRecover({ session: session.app, reason, appMemento }))
+    .then(() => onRecover({ session: session.app, reason, appMemento, topics }))
     .catch((error: unknown) => core.reportError(error))
 }

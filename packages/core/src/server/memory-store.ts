@@ -19,6 +19,8 @@ export class MemoryStore implements SessionStore {
   private readonly sessions = new Map<string, SessionRecord>()
   private readonly streams = new Map<StreamName, ReplayLog<StreamEntry>>()
   private readonly windows = new Map<string, DedupWindow>()
+  /** Per topic stream, the last app memento published with an entry (LL-APPM-8): one value per topic. */
+  private readonly appMementos = new Map<StreamName, { readonly seq: number; readonly value: unknown }>()
   private readonly maxSubjects: number
 
   constructor(
@@ -46,7 +48,14 @@ export class MemoryStore implements SessionStore {
     const seq = log.lastSeq + 1
     const entry: StreamEntry = { seq, ...build(seq) }
     log.append(entry, entry.text.length)
+    const frame = entry.frame
+    if (frame.type === 'msg' && frame.topic !== undefined && 'amv' in frame)
+      this.appMementos.set(stream, { seq, value: frame.amv })
     return entry
+  }
+
+  lastAppMemento(stream: StreamName): { readonly seq: number; readonly value: unknown } | undefined {
+    return this.appMementos.get(stream)
   }
 
   async read(stream: StreamName, afterSeq: number, limit: number): Promise<StreamRead> {
@@ -80,6 +89,7 @@ export class MemoryStore implements SessionStore {
 
   async dropStream(stream: StreamName): Promise<void> {
     this.streams.delete(stream)
+    this.appMementos.delete(stream)
   }
 
   admitMessageId(subject: string, id: string): boolean {
@@ -100,6 +110,7 @@ export class MemoryStore implements SessionStore {
     this.sessions.clear()
     this.streams.clear()
     this.windows.clear()
+    this.appMementos.clear()
   }
 
   /** Counts for metrics and leak checks. */

@@ -28,7 +28,11 @@ export interface SessionHandle {
   readonly subject: string
   readonly meta: unknown
   readonly topics: ReadonlySet<string>
-  /** Sends to this session's direct stream; `appMemento` sets the app memento with it (LL-APPM-1). */
+  /**
+   * Sends to this session's direct stream. `appMemento` sets the session's app memento with it
+   * (LL-APPM-1): signed, bound to the subject, handed back to `onRecover` when a resume cannot recover,
+   * and readable by the client app (`client.appMemento()`, the `unrecovered` event).
+   */
   send(data: unknown, options?: { appMemento?: unknown }): Promise<number>
   /** Ends the session: bye KICKED, no reconnect, presence left (LL-INTENT-2). */
   kick(reason?: string): void
@@ -46,6 +50,12 @@ export interface RecoverContext {
   readonly reason: 'expired' | 'unknown' | 'invalid' | 'overflow'
   /** The app memento's value, when the client sent one that verifies for this subject (LL-APPM-3). */
   readonly appMemento: unknown
+  /**
+   * The topics the client follows. A resumed session's own topics; for a new session (`expired`,
+   * `unknown`, `invalid`) the ones the client's hello names, which it rejoins right after, each
+   * through `onJoin`: authorize any resync of a topic as you authorize a join.
+   */
+  readonly topics: readonly string[]
 }
 
 export interface ServerOptions {

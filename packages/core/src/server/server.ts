@@ -16,7 +16,13 @@ import { topicStream } from './store.js'
 
 export interface PublishOptions {
   /** A session that must not receive the message, typically its sender (LL-SEQ-4). */
-  readonly except?: string
+  readonly except?: string | undefined
+  /**
+   * The topic's app memento as of this message (LL-APPM-6): what a client that has it can resync
+   * from, e.g. `{ lastId: 812 }`. Every member reads it (it is not signed, nor bound to a subject), so
+   * put nothing there that not every member may see. Kept once per topic, never per member.
+   */
+  readonly appMemento?: unknown
 }
 
 export interface ShutdownOptions {
@@ -70,8 +76,16 @@ export class LifelineServer {
   /** Publishes to a topic; resolves with the entry's seq (LL-SEQ-1). */
   publish(topic: string, data: unknown, options: PublishOptions = {}): Promise<number> {
     const stream = topicStream(topic)
+    const { appMemento } = options
     return this.core.seqOf(() =>
-      this.core.append(stream, (seq) => ({ type: 'msg', seq, topic, data }), options.except),
+      this.core.append(
+        stream,
+        (seq) =>
+          appMemento === undefined
+            ? { type: 'msg', seq, topic, data }
+            : { type: 'msg', seq, topic, data, amv: appMemento },
+        options.except,
+      ),
     )
   }
 

@@ -27,6 +27,8 @@ export type EntryFrame =
       readonly topic?: string
       readonly data: unknown
       readonly am?: string
+      /** The app memento's value: of `am` on a direct stream, the topic's own on a topic (LL-APPM-5, -6). */
+      readonly amv?: unknown
     }
   | {
       readonly type: 'presence'
@@ -84,6 +86,17 @@ export interface SessionStore {
   read(stream: StreamName, afterSeq: number, limit: number): Promise<StreamRead>
   /** The stream's last seq (0 when empty or unknown). */
   lastSeq(stream: StreamName): Promise<number>
+  /**
+   * The topic app memento as of the stream's last entry that carried one (LL-APPM-8), with that
+   * entry's seq; undefined when there is none. Optional: a store without it makes `joined` carry no
+   * `amv`. A store may forget it together with the stream's log.
+   */
+  lastAppMemento?(
+    stream: StreamName,
+  ):
+    | { readonly seq: number; readonly value: unknown }
+    | undefined
+    | Promise<{ readonly seq: number; readonly value: unknown } | undefined>
   /** Drops entries up to seq (a cumulative ack of a direct stream, LL-ACK-4). */
   trim(stream: StreamName, throughSeq: number): Promise<void>
   /** Forgets a stream (a direct stream whose session ended). */

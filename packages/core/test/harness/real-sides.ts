@@ -117,10 +117,13 @@ export class RealClients {
           resumed: s.resumed,
           recovered: s.recovered,
           reason: s.reason,
+          appMemento: client.appMemento(),
         })
       }
     })
-    client.on('joined', (j) => record('joined', { event: 'joined', topic: j.topic }))
+    client.on('joined', (j) =>
+      record('joined', { event: 'joined', topic: j.topic, appMemento: j.appMemento }),
+    )
     client.on('joinError', (e) => record('join_error', { event: 'join_error', topic: e.topic, code: e.code }))
   }
 }
@@ -150,7 +153,10 @@ export class RealServer {
         if (action.to !== undefined) {
           const options = action.appMemento === undefined ? {} : { appMemento: action.appMemento }
           await server.send(this.sidOf(action.to), action.data, options)
-        } else if (action.topic !== undefined) await server.publish(action.topic, action.data)
+        } else if (action.topic !== undefined) {
+          const options = action.appMemento === undefined ? {} : { appMemento: action.appMemento }
+          await server.publish(action.topic, action.data, options)
+        }
         return
       }
       case 'kick':

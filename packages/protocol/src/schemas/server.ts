@@ -63,6 +63,9 @@ export const Welcome = frame(
       graceMs: Millis,
       limits: Limits,
       am: Type.Optional(OpaqueToken('Current app memento, if the app set one.', MAX_APP_MEMENTO_LENGTH)),
+      amv: Type.Optional(
+        Type.Unknown({ description: 'The value of am, for the client app to read (LL-APPM-5).' }),
+      ),
     },
     { description: 'Server to client, answer to hello: the session is open.' },
   ),
@@ -78,6 +81,12 @@ export const Msg = frame(
       data: Data,
       am: Type.Optional(
         OpaqueToken('New app memento, stored once this message is delivered.', MAX_APP_MEMENTO_LENGTH),
+      ),
+      amv: Type.Optional(
+        Type.Unknown({
+          description:
+            "The value of am (direct stream, LL-APPM-5), or the topic's app memento as of this entry (topic stream, LL-APPM-6).",
+        }),
       ),
     },
     { description: 'Server to client: an application message in a stream (direct or topic).' },
@@ -117,6 +126,7 @@ export const Joined = frame(
       membersSeq: Type.Optional(
         seq('The topic seq members are as of, when a replay (join.from) starts before it: LL-PRESENCE-3.'),
       ),
+      amv: Type.Optional(Type.Unknown({ description: "The topic's app memento as of seq (LL-APPM-8)." })),
     },
     { description: 'Server to client: the join succeeded.' },
   ),
