@@ -4,6 +4,8 @@
 //   1. pack   every public package with plain `npm pack` (scripts/tarballs.mjs); no manifest may keep a
 //             `workspace:` range, and every tarball carries its LICENSE;
 //   2. install the tarballs with plain npm into a fresh project outside the workspace;
+//   2b. socket.io peers (issue 10): socket.io and socket.io-client, which @lifeline/socket.io leaves to
+//             the app (optional peers), installed as docs/migrating-from-socket.io.md says;
 //   3. samples: every code sample of README.md and docs/ (marked `<!-- file: name.mjs -->`) runs there;
 //   4. server: the reference server starts from its package (no dev dependencies), serves the demo,
 //             health, and stops on SIGTERM.
@@ -125,6 +127,25 @@ function install(project, tarballs) {
     if (existsSync(join(project, 'node_modules', unwanted))) throw new Error(`npm installed ${unwanted}`)
 }
 
+// ------------------------------------------------------------------ 2b. socket.io peers
+
+/**
+ * `npm i @lifeline/core @lifeline/socket.io socket.io socket.io-client`, as the migration guide says:
+ * the adapter leaves Socket.IO to the app (optional peers), so the app installs the versions it runs.
+ */
+function installSocketIoPeers(project) {
+  execFileSync(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--loglevel=error', 'socket.io@4.8.4', 'socket.io-client@4.8.4'],
+    {
+      cwd: project,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  for (const wanted of ['@lifeline/socket.io', 'socket.io', 'socket.io-client'])
+    if (!existsSync(join(project, 'node_modules', wanted))) throw new Error(`npm did not install ${wanted}`)
+}
+
 // ------------------------------------------------------------------ 3. samples
 
 async function runSamples(project) {
@@ -213,6 +234,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const tarballs = pack(join(work, 'packs'))
     const project = join(work, 'project')
     install(project, tarballs)
+    installSocketIoPeers(project)
     const samples = await runSamples(project)
     await referenceServer(project)
     const seconds = ((performance.now() - started) / 1000).toFixed(1)
