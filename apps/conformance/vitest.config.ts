@@ -16,13 +16,17 @@ export default defineConfig({
         test: {
           name: 'ws',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/socket-io.test.ts'],
+          exclude: ['test/socket-io.test.ts', 'test/nats.test.ts'],
           sequence: { groupOrder: 0 },
         },
       },
       {
         extends: true,
         test: { name: 'socket.io', include: ['test/socket-io.test.ts'], sequence: { groupOrder: 1 } },
+      },
+      {
+        extends: true,
+        test: { name: 'nats', include: ['test/nats.test.ts'], sequence: { groupOrder: 2 } },
       },
     ],
   },

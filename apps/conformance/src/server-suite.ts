@@ -17,7 +17,7 @@ import {
 } from './runner.js'
 import { ruleMatcher, select } from './select.js'
 import { type LoadedVectorFile, loadSpec, type Spec } from './spec.js'
-import { dialSocketIo, dialWs, socketIoPayload, type Wire } from './wire.js'
+import { dialNats, dialSocketIo, dialWs, socketIoPayload, type Wire } from './wire.js'
 
 export interface ServerTarget {
   /**
@@ -27,6 +27,8 @@ export interface ServerTarget {
   readonly url: string
   /** Play over Socket.IO at this path, namespace and event (LL-SIO-4, LL-SIO-5) instead of WebSocket. */
   readonly socketIo?: { readonly path: string; readonly namespace: string; readonly event: string }
+  /** Play over NATS (LL-NATS-*): `url` is the NATS server, e.g. nats://127.0.0.1:4222, with this prefix. */
+  readonly nats?: { readonly prefix: string }
   /** The control channel's base URL, e.g. http://127.0.0.1:9000/conformance. */
   readonly control: string
 }
@@ -289,6 +291,7 @@ export function playsVector(vector: FrameVector): boolean {
 /** A connection to the target, over its transport. */
 function dial(target: ServerTarget): Wire {
   const sio = target.socketIo
+  if (target.nats !== undefined) return dialNats({ url: target.url, prefix: target.nats.prefix })
   return sio === undefined ? dialWs(target.url) : dialSocketIo({ url: target.url, ...sio })
 }
 

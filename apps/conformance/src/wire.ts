@@ -3,6 +3,10 @@
  * (LL-SIO-*), on the client's side or the scripted server's. A wire reports decoded values and what
  * broke its binding; the Link above it validates frames and keeps the trace's books.
  */
+import type { TransportConnection } from '@lifeline/core'
+import { natsTransport } from '@lifeline/nats/node'
+import type { NatsConnection } from '@nats-io/nats-core'
+import { connect } from '@nats-io/transport-node'
 import type { Socket as ServerSocket } from 'socket.io'
 import { Manager } from 'socket.io-client'
 import WebSocket from 'ws'
@@ -166,6 +170,74 @@ export function serverSocketWire(socket: ServerSocket, event: string): Wire {
     send: (text) => sendObject(text, (value) => socket.emit(event, value)),
     close: () => void socket.disconnect(),
     terminate: () => socket.conn.close(),
+    pause() {
+      paused = true
+    },
+  }
+}
+
+/** The NATS endpoint a suite talks to (LL-NATS-1): the NATS server and the deployment's prefix. */
+export interface NatsEndpoint {
+  readonly url: string
+  readonly prefix: string
+}
+
+/**
+ * Dials Lifeline over NATS as a client does (LL-NATS-1..8), on a NATS connection of its own: the
+ * binding (open handshake, counter, close codes) is @lifeline/nats's, the suite sees frames.
+ */
+export function dialNats(endpoint: NatsEndpoint): Wire {
+  let link: TransportConnection | undefined
+  let nc: NatsConnection | undefined
+  let open = false
+  let paused = false
+  let ended = false
+  return {
+    batches: true,
+    closeCodes: true,
+    get isOpen() {
+      return open
+    },
+    listen(events) {
+      const end = (code: number | undefined) => {
+        open = false
+        if (ended) return
+        ended = true
+        events.close(code)
+        void nc?.close().catch(() => {})
+      }
+      connect({ servers: endpoint.url, reconnect: false }).then(
+        (connection) => {
+          nc = connection
+          link = natsTransport(connection, { prefix: endpoint.prefix }).connect({
+            open: () => {
+              open = true
+              events.open()
+            },
+            message: (payload) => {
+              if (paused) return
+              const text = String(payload)
+              try {
+                events.message(JSON.parse(text))
+              } catch {
+                events.violation(`not JSON: ${text.slice(0, 200)}`)
+              }
+            },
+            close: (info) => end(info.code),
+            protocolError: (problem) => events.violation(problem),
+          })
+        },
+        () => end(undefined),
+      )
+    },
+    send: async (text) => link?.send(text),
+    close: (code, reason) => link?.close(code, reason),
+    // A failed link: NATS itself tells the server nothing, so the binding's close says 1006 (LL-NATS-7),
+    // as a TCP reset would on WebSocket; then the NATS connection goes.
+    terminate: () => {
+      link?.close(1006, 'link failed')
+      void nc?.close().catch(() => {})
+    },
     pause() {
       paused = true
     },

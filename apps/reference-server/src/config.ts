@@ -43,6 +43,8 @@ export interface NatsConfig {
   readonly servers: readonly string[]
   /** Replicas of the JetStream streams: 1 on one nats-server, 3 on a cluster. */
   readonly replicas: number
+  /** Subject prefix of Lifeline over NATS (LL-NATS-1); `lifeline.u.*` serves one per user (LL-NATS-9). */
+  readonly prefix: string
 }
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -100,13 +102,18 @@ const SETTINGS = {
     env: 'NATS_REPLICAS',
     describe: 'JetStream replicas: 1, 3 or 5 (default 1)',
   },
+  natsPrefix: {
+    flag: 'nats-prefix',
+    env: 'NATS_PREFIX',
+    describe: 'subject prefix over NATS (default lifeline)',
+  },
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', describe: `${LOG_LEVELS.join('|')} (default info)` },
   conformance: {
     flag: 'conformance',
     env: 'CONFORMANCE',
     describe: 'tests only: run the test application and serve the control channel at /conformance',
   },
-} satisfies Record<keyof Config | 'natsReplicas', Setting>
+} satisfies Record<keyof Config | 'natsReplicas' | 'natsPrefix', Setting>
 
 type Key = keyof typeof SETTINGS
 
@@ -250,13 +257,18 @@ export function parseConfig(
     logLevel: level as LogLevel,
     // Left undefined when off, so configurations compare equal with or without the mode's key.
     conformance: conformance ? {} : undefined,
-    nats: natsConfig(read('nats'), int('natsReplicas', 1, 1, 5)),
+    nats: natsConfig(
+      read('nats'),
+      int('natsReplicas', 1, 1, 5),
+      read('natsPrefix')?.value.trim() ?? 'lifeline',
+    ),
   }
 }
 
 function natsConfig(
   raw: { value: string; name: string } | undefined,
   replicas: number,
+  prefix: string,
 ): NatsConfig | undefined {
   if (raw === undefined) return undefined
   const servers = raw.value
@@ -271,5 +283,9 @@ function natsConfig(
       )
   }
   if (![1, 3, 5].includes(replicas)) throw new ConfigError(`NATS replicas must be 1, 3 or 5, got ${replicas}`)
-  return { servers, replicas }
+  if (!/^[A-Za-z0-9_-]+(\.([A-Za-z0-9_-]+|\*))*$/.test(prefix))
+    throw new ConfigError(
+      `NATS prefix must be subject tokens like lifeline or lifeline.u.*, got ${JSON.stringify(prefix)}`,
+    )
+  return { servers, replicas, prefix }
 }

@@ -23,18 +23,8 @@ export interface NatsNode {
 }
 
 export async function connectNats(config: NatsConfig, logger: Logger): Promise<NatsNode> {
-  const nc = await connect({
-    servers: [...config.servers],
-    name: 'lifeline-reference-server',
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-  })
-  void (async () => {
-    for await (const status of nc.status()) {
-      if (status.type === 'disconnect' || status.type === 'reconnect')
-        logger.warn(`NATS ${status.type}`, { server: status.server })
-    }
-  })().catch(() => {})
+  const nc = await natsConnection(config)
+  watch(nc, logger)
   const { store, bus } = await createJetStream(nc, {
     replicas: config.replicas,
     onError: (error) => logger.error('JetStream bus', { error: error.message }),
@@ -43,10 +33,45 @@ export async function connectNats(config: NatsConfig, logger: Logger): Promise<N
   return {
     store,
     bus,
-    transport: natsServerTransport({ connection: nc }),
+    transport: natsServerTransport({ connection: nc, prefix: config.prefix }),
     maxFrameBytes: Math.min(1024 * 1024, maxPayload - HEADER_ROOM),
     close: async () => {
       if (!nc.isClosed()) await nc.close()
     },
   }
+}
+
+/** Conformance mode: Lifeline over NATS only; each test server keeps its memory store. */
+export async function natsTransportOnly(
+  config: NatsConfig,
+  logger: Logger,
+): Promise<{ transport: NatsServerTransport; close(): Promise<void> }> {
+  const nc = await natsConnection(config)
+  watch(nc, logger)
+  return {
+    transport: natsServerTransport({ connection: nc, prefix: config.prefix }),
+    close: async () => {
+      if (!nc.isClosed()) await nc.close()
+    },
+  }
+}
+
+function natsConnection(config: NatsConfig) {
+  return connect({
+    servers: [...config.servers],
+    name: 'lifeline-reference-server',
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+  })
+}
+
+type NatsConnection = Awaited<ReturnType<typeof connect>>
+
+function watch(nc: NatsConnection, logger: Logger): void {
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect' || status.type === 'reconnect')
+        logger.warn(`NATS ${status.type}`, { server: status.server })
+    }
+  })().catch(() => {})
 }

@@ -19,7 +19,7 @@ import { CONTROL_PATH, ConformanceHost, type ConformanceOptions } from './confor
 import { createRequestHandler } from './http.js'
 import { createLogger, type LineSink, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
-import { connectNats, type NatsNode } from './nats.js'
+import { connectNats, type NatsNode, natsTransportOnly } from './nats.js'
 import { logEvents } from './session-log.js'
 import { attachSocketIo, isSocketIoPath, SOCKET_IO_PATH } from './socket-io.js'
 
@@ -169,7 +169,13 @@ export async function startServer(
     allowedOrigins: settings.allowedOrigins ?? 'any',
     ...(settings.nats === undefined
       ? {}
-      : { nats: { servers: settings.nats.servers, replicas: settings.nats.replicas, prefix: 'lifeline' } }),
+      : {
+          nats: {
+            servers: settings.nats.servers,
+            replicas: settings.nats.replicas,
+            prefix: settings.nats.prefix,
+          },
+        }),
   })
 
   let closing: Promise<void> | undefined
@@ -234,7 +240,14 @@ async function startConformance(
     res.end(body)
   })
   const socketIo = attachSocketIo(http, settings.allowedOrigins)
-  const conformanceHost = new ConformanceHost([transport, socketIo.transport], secret, logger, conformance)
+  // With --nats, the test application is reached over NATS as well (the conformance suite's NATS target).
+  const nats = settings.nats === undefined ? undefined : await natsTransportOnly(settings.nats, logger)
+  const conformanceHost = new ConformanceHost(
+    nats === undefined ? [transport, socketIo.transport] : [transport, socketIo.transport, nats.transport],
+    secret,
+    logger,
+    conformance,
+  )
   host = conformanceHost
   let stopped = false
   http.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
@@ -272,6 +285,7 @@ async function startConformance(
         await conformanceHost.close()
         await closeHttp(http)
         await socketIo.close()
+        await nats?.close()
         logger.info('stopped')
       })()
       return closing

@@ -45,10 +45,12 @@ describe('reference server: --nats runs it as one node of a cluster', () => {
     expect(parseConfig(['--nats', 'nats://a:4222,nats://b:4222', '--nats-replicas', '3'], {}).nats).toEqual({
       servers: ['nats://a:4222', 'nats://b:4222'],
       replicas: 3,
+      prefix: 'lifeline',
     })
     expect(parseConfig([], { NATS_URL: 'nats://127.0.0.1:4222' }).nats).toEqual({
       servers: ['nats://127.0.0.1:4222'],
       replicas: 1,
+      prefix: 'lifeline',
     })
     expect(parseConfig([], {}).nats).toBeUndefined()
     expect(() => parseConfig(['--nats', 'http://x'], {})).toThrow(/not a NATS URL/)
@@ -56,9 +58,9 @@ describe('reference server: --nats runs it as one node of a cluster', () => {
   })
 
   it('two nodes share a room: ws clients on each node and a NATS client get every message once, in order', async () => {
-    const a = await testServer({ nats: { servers: [nats.url], replicas: 1 } })
+    const a = await testServer({ nats: { servers: [nats.url], replicas: 1, prefix: 'lifeline' } })
     running.push(a)
-    const b = await testServer({ nats: { servers: [nats.url], replicas: 1 } })
+    const b = await testServer({ nats: { servers: [nats.url], replicas: 1, prefix: 'lifeline' } })
     running.push(b)
     const room = 'room:lobby'
     const onA = createClient({

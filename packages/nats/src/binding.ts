@@ -78,14 +78,19 @@ export function openHeaders(): MsgHdrs {
   return h
 }
 
-/** The control a message carries, or undefined for a data message (a frame or a batch). */
+/**
+ * The control a message carries, or undefined for a data message (a frame or a batch, even an empty
+ * one, which the core refuses as a protocol error). Controls are empty and named by the `Lifeline`
+ * header (LL-NATS-5, LL-NATS-7), or are NATS status messages (503: no responders).
+ */
 export function controlOf(msg: Msg): Control | undefined {
   if (msg.data.length > 0) return undefined
   const h = msg.headers
-  if (h === undefined) return { type: 'close', code: 1006, reason: 'empty message' }
+  if (h === undefined) return undefined
   if (h.hasError || (h.code !== 0 && h.code !== 200)) return { type: 'status', code: h.code }
   const control = h.get(CONTROL_HEADER)
   if (control === 'open') return { type: 'open' }
+  if (control !== 'close') return undefined
   const code = Number.parseInt(h.get(CODE_HEADER), 10)
   return {
     type: 'close',

@@ -28,12 +28,15 @@ describe('several nodes on the JetStream store and bus', () => {
     const prefix = uniquePrefix()
     const name = `N${Math.random().toString(36).slice(2, 8)}`
     const a = await clusterNode(prefix, name)
+    const dial = () => open(natsTransport({ servers: nats.url }, { prefix }))
+    // Four clients on node a (the only one), then four on node b (a drains): both nodes have members.
+    const onA = await Promise.all(Array.from({ length: 4 }, dial))
     const b = await clusterNode(prefix, name)
-    const clients = await Promise.all(
-      Array.from({ length: 8 }, () => open(natsTransport({ servers: nats.url }, { prefix }))),
-    )
-    expect(a.transport.connections).toBeGreaterThan(0)
-    expect(b.transport.connections).toBeGreaterThan(0)
+    a.transport.drain?.(60_000)
+    const onB = await Promise.all(Array.from({ length: 4 }, dial))
+    const clients = [...onA, ...onB]
+    expect(a.transport.connections).toBe(4)
+    expect(b.transport.connections).toBe(4)
     for (const test of clients) await test.client.join('room')
     const n = 50
     for (let i = 1; i <= n; i++) await (i % 2 === 0 ? a : b).server.publish('room', i)
