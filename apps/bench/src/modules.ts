@@ -5,6 +5,7 @@
 import { bundleBench } from './bundle/index.js'
 import type { BenchModule } from './framework/types.js'
 import { natsBench } from './nats/index.js'
+import { stormBench } from './storm/index.js'
 import { wsBench } from './ws/index.js'
 
-export const modules: readonly BenchModule[] = [wsBench, natsBench, bundleBench]
+export const modules: readonly BenchModule[] = [wsBench, natsBench, stormBench, bundleBench]
