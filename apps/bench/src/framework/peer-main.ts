@@ -23,4 +23,6 @@ process.on('message', async (call: Call) => {
 })
 // The parent goes away with us: no orphan holding sockets.
 process.on('disconnect', () => process.exit(0))
+// A normal exit, so --cpu-prof and friends write their files.
+process.on('SIGTERM', () => process.exit(0))
 send({ ready: true })
