@@ -147,6 +147,8 @@ export class ConformanceHost {
       heartbeatMs: settings.heartbeatMs,
       heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
       maxTopics: settings.maxTopics,
+      // spec/conformance.md: presence is sent at once in the test application (LL-PRESENCE-7).
+      presenceBatchMs: 0,
       store,
       ...testApplication(() => server as LifelineServer, this.report),
     })

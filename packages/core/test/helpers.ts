@@ -43,6 +43,8 @@ export async function world(serverOptions: ServerOptions = {}): Promise<World> {
 
 export interface RawClient {
   readonly frames: Array<Record<string, unknown>>
+  /** Transport messages received (a batch of frames is one). */
+  payloads: number
   closed: { code: number; reason: string } | undefined
   send(frame: unknown): void
   sendText(text: string): void
@@ -55,6 +57,7 @@ export interface RawClient {
 export function rawClient(network: FakeNetwork, id: string): RawClient {
   const client: RawClient = {
     frames: [],
+    payloads: 0,
     closed: undefined,
     send: (frame) => link.send(JSON.stringify(frame)),
     sendText: (text) => link.send(text),
@@ -64,6 +67,7 @@ export function rawClient(network: FakeNetwork, id: string): RawClient {
   const link = network.client(id).connect({
     open: () => {},
     message: (payload) => {
+      client.payloads++
       const value: unknown = typeof payload === 'string' ? JSON.parse(payload) : payload
       for (const frame of Array.isArray(value) ? value : [value])
         client.frames.push(frame as Record<string, unknown>)

@@ -19,7 +19,7 @@ function filled(
 
 describe('ReplayLog basics', () => {
   it('has the documented defaults', () => {
-    expect(DEFAULT_LOG_BOUNDS).toEqual({ maxEntries: 1000, maxBytes: 1024 * 1024, maxAgeMs: 300_000 })
+    expect(DEFAULT_LOG_BOUNDS).toEqual({ maxEntries: 10_000, maxBytes: 1024 * 1024, maxAgeMs: 300_000 })
     expect(Object.isFrozen(DEFAULT_LOG_BOUNDS)).toBe(true)
   })
 
@@ -71,8 +71,8 @@ describe('ReplayLog basics', () => {
     const log = new ReplayLog(new SimulatedClock(), { maxEntries: undefined } as unknown as {
       maxEntries: number
     })
-    for (let i = 0; i < 1001; i++) log.append(i, 0)
-    expect(log.size).toBe(1000)
+    for (let i = 0; i < 10_001; i++) log.append(i, 0)
+    expect(log.size).toBe(10_000)
   })
 })
 

@@ -69,8 +69,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
         if (this.state.status === 'open') this.connection?.send(frame)
       },
       {
-        joined: (topic, recovered) =>
-          this.emit('joined', { topic, recovered, appMemento: this.inbox.appMemento(topic) }),
+        joined: (topic, recovered, presence) =>
+          this.emit('joined', { topic, recovered, presence, appMemento: this.inbox.appMemento(topic) }),
         joinError: (topic, code, reason) => this.emit('joinError', { topic, code, reason }),
         unjoined: (topic, code, reason) => this.emit('unjoined', { topic, code, reason }),
         error: (error) => this.emit('error', error),

@@ -61,6 +61,8 @@ export interface JoinedEvent {
   readonly topic: string
   /** With a rejoin from a cursor: false when entries were missed and are not replayed. */
   readonly recovered: boolean | undefined
+  /** False: the topic has no presence (LL-PRESENCE-6), so its member list stays empty. */
+  readonly presence: boolean
   /**
    * The topic's app memento now (LL-APPM-8): as of the join point for a first or unrecovered join, so
    * the app loads its history up to there; with `recovered: false`, compare it with the value you had.

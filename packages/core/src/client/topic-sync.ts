@@ -8,7 +8,7 @@ import type { Inbox } from './inbox.js'
 import { type MemberInfo, Topics } from './topics.js'
 
 export interface TopicSyncEvents {
-  joined(topic: string, recovered: boolean | undefined): void
+  joined(topic: string, recovered: boolean | undefined, presence: boolean): void
   joinError(topic: string, code: number, reason: string): void
   unjoined(topic: string, code: number | undefined, reason: string | undefined): void
   error(error: Error): void
@@ -63,7 +63,7 @@ export class TopicSync {
     if (!this.topics.joined(frame)) return this.sendLeave(frame.topic)
     this.inbox.setCursor(frame.topic, frame.seq) // LL-TOPIC-2: entries after seq follow
     if (frame.amv !== undefined) this.inbox.setAppMemento(frame.topic, frame.amv) // LL-APPM-8
-    this.events.joined(frame.topic, frame.recovered)
+    this.events.joined(frame.topic, frame.recovered, frame.presence !== false) // LL-PRESENCE-6
   }
 
   joinError(frame: JoinError): void {

@@ -37,6 +37,8 @@ export interface ServerConnectionLimits {
   readonly maxFrameBytes: number
   readonly helloTimeoutMs: number
   readonly maxBufferedBytes: number
+  /** LL-PRESENCE-7: how long presence entries sent lazily may wait for company. */
+  readonly presenceBatchMs: number
 }
 
 /** Writes every connection's queued frames once per tick, so a burst becomes one transport message. */
@@ -67,6 +69,10 @@ export class ServerConnection {
   cid: string | undefined
   private queue: Payload[] = []
   private queuedBytes = 0
+  /** A flush at the end of this tick is scheduled. */
+  private due = false
+  /** Only lazy frames are queued: they leave when this fires, or with the next other frame. */
+  private readonly lazyTimer: Timer
   private readonly helloTimer: Timer
   private readonly heartbeat: Heartbeat
   private pingId = 0
@@ -80,6 +86,7 @@ export class ServerConnection {
     private readonly scheduler: FlushScheduler,
     private readonly handlers: ServerConnectionHandlers,
   ) {
+    this.lazyTimer = new Timer(clock)
     this.helloTimer = new Timer(clock)
     this.helloTimer.set(limits.helloTimeoutMs, () =>
       this.fail(CloseCode.HELLO_TIMEOUT, 'no hello in time', true),
@@ -127,12 +134,18 @@ export class ServerConnection {
     this.enqueue(this.encoding === 'text' ? JSON.stringify(frame) : frame)
   }
 
-  /** Queues a stream entry, sharing its text (or object) with every other subscriber. */
-  sendEntry(text: string, frame: object): void {
-    this.enqueue(this.encoding === 'text' ? text : frame)
+  /**
+   * Queues a stream entry, sharing its text (or object) with every other subscriber. A lazy entry (a
+   * presence change in a big topic, LL-PRESENCE-7) may wait up to presenceBatchMs for other frames;
+   * any other frame takes it along, so the stream's order is kept.
+   */
+  sendEntry(text: string, frame: object, lazy = false): void {
+    this.enqueue(this.encoding === 'text' ? text : frame, lazy)
   }
 
   flush(): void {
+    this.due = false
+    this.lazyTimer.clear()
     if (this.phase === 'closed' || this.queue.length === 0) return
     const queue = this.queue
     this.queue = []
@@ -186,9 +199,16 @@ export class ServerConnection {
     this.fail(error.code, error.message, false)
   }
 
-  private enqueue(payload: Payload): void {
+  private enqueue(payload: Payload, lazy = false): void {
     if (this.phase === 'closed') return
-    if (this.queue.length === 0) this.scheduler.mark(this)
+    if (!lazy) {
+      if (!this.due) {
+        this.due = true
+        this.scheduler.mark(this)
+      }
+    } else if (!this.due && !this.lazyTimer.armed) {
+      this.lazyTimer.set(this.limits.presenceBatchMs, () => this.flush())
+    }
     this.queue.push(payload)
     if (typeof payload === 'string') this.queuedBytes += payload.length
     if (this.queue.length >= MAX_BATCH_FRAMES || this.queuedBytes >= this.limits.maxFrameBytes) this.flush()
@@ -198,6 +218,7 @@ export class ServerConnection {
     if (this.phase === 'closed') return
     this.phase = 'closed'
     this.queue = []
+    this.lazyTimer.clear()
     this.helloTimer.clear()
     this.heartbeat.stop()
     if (closeTransport) this.transport.close(info.code, closeReason(info.reason))

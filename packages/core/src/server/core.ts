@@ -60,7 +60,7 @@ export class ServerCore extends Emitter<ServerEvents> {
       currentKeyId: options.currentKeyId,
       randomBytes: options.randomBytes,
     })
-    this.registry = new TopicRegistry(options.bus)
+    this.registry = new TopicRegistry(options.bus, options.presenceBatchMs > 0)
     this.failedResumes = new RateLimiter(options.clock, options.maxFailedResumesPerMinute, 60_000)
   }
 
@@ -109,10 +109,11 @@ export class ServerCore extends Emitter<ServerEvents> {
     }
   }
 
-  /** Publishes a presence entry on a topic (LL-PRESENCE-1, LL-PRESENCE-2). */
+  /** Publishes a presence entry on a topic that has presence (LL-PRESENCE-1, -2, -6). */
   presence(session: ServerSession, topic: string, event: 'joined' | 'away' | 'reconnected' | 'left'): void {
     if (event === 'left') this.registry.unsubscribe(topic, session)
-    else this.registry.setMember(topic, session, event === 'away' ? 'away' : 'online')
+    if (!this.options.presence(topic)) return
+    if (event !== 'left') this.registry.setMember(topic, session, event === 'away' ? 'away' : 'online')
     const meta = session.meta
     this.seqOf(() =>
       this.append(topicStream(topic), (seq) =>
@@ -163,6 +164,7 @@ export class ServerCore extends Emitter<ServerEvents> {
     if (session === undefined || session.connection !== connection) return
     session.connection = undefined
     session.connectionLost()
+    this.registry.disconnected(session)
     this.emit('away', { sid: session.sid, code: info.code })
     this.transition(session, { type: 'dropped' })
   }

@@ -150,7 +150,7 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
   if (session.topics.has(topic)) {
     // LL-TOPIC-3: already joined: answer again, no new presence.
     const seq = session.cursor(stream)?.sent ?? 0
-    return connection.send({ type: 'joined', topic, seq, members: core.registry.members(topic) })
+    return connection.send({ type: 'joined', topic, seq, ...membersOf(core, topic) })
   }
   if (session.joining.has(topic)) return // the same join is being decided; its answer will come
   if (session.topics.size + session.joining.size >= options.maxTopics) {
@@ -203,7 +203,7 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
   if (!session.topics.has(topic)) return // left while we read
   session.resumeFrom(stream, cursor)
   // LL-PRESENCE-3: members as of lastSeq at least; applying a later entry again is harmless.
-  const joined: Joined = { type: 'joined', topic, seq: cursor, members: core.registry.members(topic) }
+  const joined: Joined = { type: 'joined', topic, seq: cursor, ...membersOf(core, topic) }
   if (recovered !== undefined) joined.recovered = recovered
   if (lastSeq > cursor) joined.membersSeq = lastSeq
   // LL-APPM-8: read at or after the cursor was fixed, so with a seq at or below it, no later app memento
@@ -214,6 +214,13 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
   if (replay.length > 0) core.emit('replay', { sid: session.sid, entries: replay.length })
   core.presence(session, topic, 'joined')
   core.persist(session)
+}
+
+/** LL-PRESENCE-3, LL-PRESENCE-6: the member list, or the explicit word that the topic has none. */
+function membersOf(core: ServerCore, topic: string): Pick<Joined, 'members' | 'presence'> {
+  return core.options.presence(topic)
+    ? { members: core.registry.members(topic) }
+    : { members: [], presence: false }
 }
 
 /** Takes a session off a topic (a leave, or the app removing it: LL-TOPIC-4, LL-TOPIC-7). */

@@ -222,6 +222,8 @@ async function resume(
     const stream = topicStream(topic)
     streams.push({ stream, from: session.resumeFrom(stream, cursors[topic]) })
   }
+  // Back in the topics' fan-out, holding live entries until the replay is read (LL-REPLAY-2).
+  core.registry.connected(session)
   for (const { stream } of streams) session.hold(stream)
   connection.opened(options.heartbeatMs, options.heartbeatTimeoutMs)
   const reads = await Promise.all(streams.map(({ stream, from }) => readAll(options.store, stream, from)))

@@ -3,11 +3,17 @@ import type { Clock } from '../clock.js'
 import { type DedupBounds, DedupWindow } from './dedup-window.js'
 import { type LogBounds, ReplayLog } from './replay-log.js'
 import type { Bus, SessionRecord, SessionStore, StreamEntry, StreamName, StreamRead } from './store.js'
+import { TopicLog } from './topic-log.js'
 
 export interface MemoryStoreOptions {
-  /** Bounds of each topic's log (LL-LIMIT-2). Default: 1000 entries, 1 MiB, 5 minutes. */
+  /** Bounds of each topic's messages (LL-LIMIT-2). Default: 10,000 entries, 4 MiB, 5 minutes. */
   topicLog?: Partial<LogBounds>
-  /** Bounds of each session's direct log. Default: 1000 entries, 1 MiB, 5 minutes. */
+  /**
+   * Bounds of each topic's presence entries, kept apart so presence never evicts a message
+   * (LL-PRESENCE-5). Default: 10,000 entries, 2 MiB, 5 minutes.
+   */
+  presenceLog?: Partial<LogBounds>
+  /** Bounds of each session's direct log. Default: 10,000 entries, 1 MiB, 5 minutes. */
   directLog?: Partial<LogBounds>
   /** Bounds of each subject's message-id window (LL-SEND-3). Default: 4096 ids, 10 minutes. */
   dedup?: Partial<DedupBounds>
@@ -17,7 +23,7 @@ export interface MemoryStoreOptions {
 
 export class MemoryStore implements SessionStore {
   private readonly sessions = new Map<string, SessionRecord>()
-  private readonly streams = new Map<StreamName, ReplayLog<StreamEntry>>()
+  private readonly streams = new Map<StreamName, ReplayLog<StreamEntry> | TopicLog<StreamEntry>>()
   private readonly windows = new Map<string, DedupWindow>()
   /** Per topic stream, the last app memento published with an entry (LL-APPM-8): one value per topic. */
   private readonly appMementos = new Map<StreamName, { readonly seq: number; readonly value: unknown }>()
@@ -47,7 +53,8 @@ export class MemoryStore implements SessionStore {
     const log = this.log(stream)
     const seq = log.lastSeq + 1
     const entry: StreamEntry = { seq, ...build(seq) }
-    log.append(entry, entry.text.length)
+    if (log instanceof ReplayLog) log.append(entry, entry.text.length)
+    else log.append(entry, entry.text.length, entry.frame.type === 'presence')
     const frame = entry.frame
     if (frame.type === 'msg' && frame.topic !== undefined && 'amv' in frame)
       this.appMementos.set(stream, { seq, value: frame.amv })
@@ -84,7 +91,8 @@ export class MemoryStore implements SessionStore {
   }
 
   async trim(stream: StreamName, throughSeq: number): Promise<void> {
-    this.streams.get(stream)?.trimThrough(throughSeq)
+    const log = this.streams.get(stream)
+    if (log instanceof ReplayLog) log.trimThrough(throughSeq)
   }
 
   async dropStream(stream: StreamName): Promise<void> {
@@ -118,14 +126,19 @@ export class MemoryStore implements SessionStore {
     return { sessions: this.sessions.size, streams: this.streams.size, subjects: this.windows.size }
   }
 
-  private log(stream: StreamName): ReplayLog<StreamEntry> {
+  private log(stream: StreamName): ReplayLog<StreamEntry> | TopicLog<StreamEntry> {
     let log = this.streams.get(stream)
     if (log !== undefined) return log
     // A topic's log is kept for the life of the process, even when empty: its lastSeq must never go
     // back, or clients holding a cursor would drop new entries as duplicates (LL-SEQ-3). Its content
     // is bounded; direct logs go with their session.
-    const bounds = stream.startsWith('d:') ? this.options.directLog : this.options.topicLog
-    log = new ReplayLog<StreamEntry>(this.clock, bounds)
+    const { directLog, topicLog, presenceLog } = this.options
+    log = stream.startsWith('d:')
+      ? new ReplayLog<StreamEntry>(this.clock, directLog)
+      : new TopicLog<StreamEntry>(this.clock, {
+          ...(topicLog === undefined ? {} : { messages: topicLog }),
+          ...(presenceLog === undefined ? {} : { presence: presenceLog }),
+        })
     this.streams.set(stream, log)
     return log
   }

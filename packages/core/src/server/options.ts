@@ -75,6 +75,17 @@ export interface ServerOptions {
   onJoin?: ((topic: string, session: SessionHandle) => boolean | Promise<boolean>) | undefined
   /** A resume that lost something (LL-APPM-3): resync the client from the app's own storage. */
   onRecover?: ((context: RecoverContext) => void | Promise<void>) | undefined
+  /**
+   * Whether a topic has presence (LL-PRESENCE-6). A topic without it publishes no presence entries
+   * and its `joined` lists no members, so joining a big room costs O(1). Default: every topic has it.
+   */
+  presence?: ((topic: string) => boolean) | undefined
+  /**
+   * LL-PRESENCE-7: in a topic with 100 or more connected subscribers, presence entries may wait this
+   * long for other frames going to the same connection, so a crowd joining or dropping costs one write
+   * per connection per batch instead of one per change. 0 sends them at once. Default: 50 ms.
+   */
+  presenceBatchMs?: number | undefined
   /** Grace period after a drop (LL-GRACE-1). Default: 120000 ms. */
   graceMs?: number | undefined
   /** Heartbeat interval (LL-BEAT-1). Default: 25000 ms. */
@@ -121,6 +132,8 @@ export interface ResolvedServerOptions {
   readonly onMessage: ServerOptions['onMessage']
   readonly onJoin: ServerOptions['onJoin']
   readonly onRecover: ServerOptions['onRecover']
+  readonly presence: (topic: string) => boolean
+  readonly presenceBatchMs: number
   readonly graceMs: number
   readonly heartbeatMs: number
   readonly heartbeatTimeoutMs: number
@@ -159,6 +172,8 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     onMessage: options.onMessage,
     onJoin: options.onJoin,
     onRecover: options.onRecover,
+    presence: options.presence ?? (() => true),
+    presenceBatchMs: options.presenceBatchMs ?? 50,
     graceMs: options.graceMs ?? 120_000,
     heartbeatMs: options.heartbeatMs ?? 25_000,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 10_000,

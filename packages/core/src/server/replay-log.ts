@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js'
 
 /** The bounds of one stream's log (LL-LIMIT-2). The oldest entries go first when any is exceeded. */
 export interface LogBounds {
-  /** Most entries held. Default 1000. */
+  /** Most entries held. Default 10,000. */
   maxEntries: number
   /** Most bytes held (sum of the sizes given to append); one larger entry is still held alone. Default 1 MiB. */
   maxBytes: number
@@ -11,7 +11,7 @@ export interface LogBounds {
 }
 
 export const DEFAULT_LOG_BOUNDS: LogBounds = Object.freeze({
-  maxEntries: 1000,
+  maxEntries: 10_000,
   maxBytes: 1024 * 1024,
   maxAgeMs: 5 * 60 * 1000,
 })
@@ -172,7 +172,7 @@ export class ReplayLog<T> {
 }
 
 /** With exactOptionalPropertyTypes a caller may still pass `{ maxBytes: undefined }` from JS. */
-function stripUndefined<B extends object>(bounds: Partial<B>): Partial<B> {
+export function stripUndefined<B extends object>(bounds: Partial<B>): Partial<B> {
   const out: Partial<B> = {}
   for (const [key, value] of Object.entries(bounds)) {
     if (value !== undefined) (out as Record<string, unknown>)[key] = value

@@ -192,6 +192,7 @@ export class LifelineServer {
         maxFrameBytes: options.maxFrameBytes,
         helloTimeoutMs: options.helloTimeoutMs,
         maxBufferedBytes: options.maxBufferedBytes,
+        presenceBatchMs: options.presenceBatchMs,
       },
       core.scheduler,
       {

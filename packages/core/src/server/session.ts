@@ -107,12 +107,12 @@ export class ServerSession {
     for (const entry of held) this.write(state, entry)
   }
 
-  /** A live entry of one of the session's streams. */
-  deliver(stream: StreamName, entry: StreamEntry): void {
+  /** A live entry of one of the session's streams; a lazy one may wait for company (LL-PRESENCE-7). */
+  deliver(stream: StreamName, entry: StreamEntry, lazy = false): void {
     const state = this.streams.get(stream)
     if (state === undefined) return
     if (state.held !== undefined) state.held.push(entry)
-    else this.write(state, entry)
+    else this.write(state, entry, lazy)
   }
 
   /** The connection is gone: nothing counts as sent any more; the next one starts from the acks. */
@@ -154,10 +154,10 @@ export class ServerSession {
     }
   }
 
-  private write(state: StreamState, entry: StreamEntry): void {
+  private write(state: StreamState, entry: StreamEntry, lazy = false): void {
     const connection = this.connection
     if (connection === undefined || !connection.isOpen || entry.seq <= state.sent) return
     state.sent = entry.seq
-    if (entry.except !== this.sid) connection.sendEntry(entry.text, entry.frame)
+    if (entry.except !== this.sid) connection.sendEntry(entry.text, entry.frame, lazy)
   }
 }

@@ -2,13 +2,21 @@
  * The topics with subscribers on this node: who is subscribed, who is a member (online or away,
  * LL-PRESENCE-3), and one bus subscription per topic, so a topic entry is encoded once and handed to
  * every subscriber (fan-out does not copy per session).
+ *
+ * Entries go only to subscribers with a connection: a session away is out of the fan-out until it
+ * resumes (it catches up by replay), so publishing costs the same however many sessions are away.
  */
 import type { Member } from '@lifeline/protocol'
 import type { ServerSession } from './session.js'
-import { type Bus, topicStream } from './store.js'
+import { type Bus, type StreamEntry, topicStream } from './store.js'
+
+/** LL-PRESENCE-7: presence in topics with at least this many connected subscribers may wait. */
+export const PRESENCE_BATCH_MIN_SUBSCRIBERS = 100
 
 interface TopicState {
   readonly subscribers: Set<ServerSession>
+  /** The subscribers with a connection: the fan-out. */
+  readonly connected: Set<ServerSession>
   readonly members: Map<string, Member>
   readonly unsubscribe: () => void
 }
@@ -16,34 +24,53 @@ interface TopicState {
 export class TopicRegistry {
   private readonly topics = new Map<string, TopicState>()
 
-  constructor(private readonly bus: Bus) {}
+  constructor(
+    private readonly bus: Bus,
+    /** Whether presence entries of a big topic may wait for the connection's presence batch. */
+    private readonly batchPresence: boolean,
+  ) {}
 
   get size(): number {
     return this.topics.size
   }
 
+  /** Adds a session with a connection to a topic's subscribers. */
   subscribe(topic: string, session: ServerSession): void {
     let state = this.topics.get(topic)
     if (state === undefined) {
       const stream = topicStream(topic)
       const subscribers = new Set<ServerSession>()
-      const unsubscribe = this.bus.subscribe(stream, (entry) => {
-        for (const subscriber of subscribers) subscriber.deliver(stream, entry)
-      })
-      state = { subscribers, members: new Map(), unsubscribe }
+      const connected = new Set<ServerSession>()
+      const unsubscribe = this.bus.subscribe(stream, (entry) => this.fanOut(stream, connected, entry))
+      state = { subscribers, connected, members: new Map(), unsubscribe }
       this.topics.set(topic, state)
     }
     state.subscribers.add(session)
+    state.connected.add(session)
   }
 
   unsubscribe(topic: string, session: ServerSession): void {
     const state = this.topics.get(topic)
     if (state === undefined) return
     state.subscribers.delete(session)
+    state.connected.delete(session)
     state.members.delete(session.sid)
     if (state.subscribers.size === 0) {
       state.unsubscribe()
       this.topics.delete(topic)
+    }
+  }
+
+  /** The session lost its connection: out of its topics' fan-out until `connected`. */
+  disconnected(session: ServerSession): void {
+    for (const topic of session.topics) this.topics.get(topic)?.connected.delete(session)
+  }
+
+  /** The session has a connection again (a resume): back in its topics' fan-out. */
+  connected(session: ServerSession): void {
+    for (const topic of session.topics) {
+      const state = this.topics.get(topic)
+      if (state?.subscribers.has(session)) state.connected.add(session)
     }
   }
 
@@ -65,5 +92,13 @@ export class TopicRegistry {
   async close(): Promise<void> {
     for (const state of this.topics.values()) state.unsubscribe()
     this.topics.clear()
+  }
+
+  private fanOut(stream: string, connected: ReadonlySet<ServerSession>, entry: StreamEntry): void {
+    const lazy =
+      this.batchPresence &&
+      entry.frame.type === 'presence' &&
+      connected.size >= PRESENCE_BATCH_MIN_SUBSCRIBERS
+    for (const subscriber of connected) subscriber.deliver(stream, entry, lazy)
   }
 }

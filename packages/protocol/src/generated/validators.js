@@ -17,7 +17,7 @@ const checkHello = (v) => (isObject(v) && isArray(v["versions"], 1, 16, (e) => i
 
 const checkJoin = (v) => (isObject(v) && isString(v["topic"], 1, 200, RE0) && (v["from"] === undefined || isInt(v["from"], 0, 9007199254740991)))
 
-const checkJoined = (v) => (isObject(v) && isString(v["topic"], 1, 200, RE0) && isInt(v["seq"], 0, 9007199254740991) && (v["recovered"] === undefined || typeof v["recovered"] === "boolean") && isArray(v["members"], 0, 4294967296, (e) => (isObject(e) && isString(e["sid"], 1, 64, RE1) && (e["state"] === "online" || e["state"] === "away"))) && (v["membersSeq"] === undefined || isInt(v["membersSeq"], 0, 9007199254740991)))
+const checkJoined = (v) => (isObject(v) && isString(v["topic"], 1, 200, RE0) && isInt(v["seq"], 0, 9007199254740991) && (v["recovered"] === undefined || typeof v["recovered"] === "boolean") && isArray(v["members"], 0, 4294967296, (e) => (isObject(e) && isString(e["sid"], 1, 64, RE1) && (e["state"] === "online" || e["state"] === "away"))) && (v["membersSeq"] === undefined || isInt(v["membersSeq"], 0, 9007199254740991)) && (v["presence"] === undefined || v["presence"] === false))
 
 const checkJoinError = (v) => (isObject(v) && isString(v["topic"], 1, 200, RE0) && isInt(v["code"], 1000, 4999) && isString(v["reason"], 0, 4294967296))
 

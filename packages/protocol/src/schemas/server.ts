@@ -127,6 +127,12 @@ export const Joined = frame(
         seq('The topic seq members are as of, when a replay (join.from) starts before it: LL-PRESENCE-3.'),
       ),
       amv: Type.Optional(Type.Unknown({ description: "The topic's app memento as of seq (LL-APPM-8)." })),
+      presence: Type.Optional(
+        Type.Literal(false, {
+          description:
+            'The topic has no presence (LL-PRESENCE-6): members is empty and no presence entry will come.',
+        }),
+      ),
     },
     { description: 'Server to client: the join succeeded.' },
   ),
