@@ -61,6 +61,7 @@ class Topic:
     state: str = "requested"
     members: Optional[dict[str, dict]] = None  # sid -> member, from joined.members
     members_seq: int = 0
+    presence: bool = True  # False: the topic has no presence, so no member list (LL-PRESENCE-6)
 
 
 class ProtocolViolation(Exception):
@@ -199,7 +200,13 @@ class LifelineClient:
         return self.call(lambda: self._amv if topic is None else self._topic_amv.get(topic))
 
     def members(self, topic: str) -> Optional[dict[str, dict]]:
-        return self.call(lambda: dict(self._topics[topic].members or {}) if topic in self._topics else None)
+        """The topic's members; None when not joined, or when the topic has no presence (LL-PRESENCE-6)."""
+
+        def read() -> Optional[dict[str, dict]]:
+            st = self._topics.get(topic)
+            return None if st is None or not st.presence else dict(st.members or {})
+
+        return self.call(read)
 
     @property
     def is_reconnection(self) -> bool:
@@ -478,6 +485,7 @@ class LifelineClient:
         st.state = "joined"
         st.members = {m["sid"]: m for m in f["members"]}
         st.members_seq = f.get("membersSeq", f["seq"])  # LL-PRESENCE-3
+        st.presence = f.get("presence", True) is not False  # LL-PRESENCE-6
         self._cursors.set(topic, f["seq"])  # LL-TOPIC-2: even when below the cursor we had
         if "amv" in f:
             self._topic_amv[topic] = f["amv"]  # LL-APPM-8: as of joined.seq

@@ -138,7 +138,8 @@ SERVER_FRAMES: dict[str, Check] = {
     "ack": obj({"seq": seq0}),  # a `topic` member is unknown here, so ignored (LL-FRAME-2)
     "joined": obj(
         {"topic": topic, "seq": seq0, "members": array(member)},
-        {"recovered": boolean, "membersSeq": seq0},
+        # presence: false marks a topic without presence (LL-PRESENCE-6); true is not defined.
+        {"recovered": boolean, "membersSeq": seq0, "presence": lambda v: v is False},
     ),
     "join_error": obj({"topic": topic, "code": code, "reason": string}),
     "unjoined": obj({"topic": topic}, {"code": code, "reason": string}),

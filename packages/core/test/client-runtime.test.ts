@@ -1127,7 +1127,7 @@ describe('LifelineClient: topics', () => {
     await expect(secret).rejects.toMatchObject({ topic: 'secret', code: 4301 })
     await room
     expect(joinErrors).toEqual([{ topic: 'secret', code: 4301, reason: 'join denied' }])
-    expect(joined).toEqual([{ topic: 'room', recovered: undefined }])
+    expect(joined).toEqual([{ topic: 'room', recovered: undefined, presence: true }])
     expect(client.joinedTopics).toEqual(['room'])
     client.close()
   })

@@ -13,13 +13,17 @@ async function member(w: W, id: string, topic: string): Promise<RawClient> {
   return c
 }
 
-const topicSeq = (c: RawClient) => Math.max(0, ...c.frames.map((f) => (f.topic !== undefined ? Number(f.seq) : 0)))
+const topicSeq = (c: RawClient) =>
+  Math.max(0, ...c.frames.map((f) => (f.topic !== undefined ? Number(f.seq) : 0)))
 const of = (c: RawClient, type: string) => c.frames.filter((f) => f.type === type)
 
 describe('presence at scale', () => {
   it('LL-PRESENCE-5: a whole room dropping at once does not evict the messages a member missed', async () => {
     // A log that keeps 5 messages; 40 members going away write 40 presence entries.
-    const w = await world({ memory: { topicLog: { maxEntries: 5 } }, authenticate: (auth) => ({ subject: String(auth) }) })
+    const w = await world({
+      memory: { topicLog: { maxEntries: 5 } },
+      authenticate: (auth) => ({ subject: String(auth) }),
+    })
     const watcher = await member(w, 'watcher', 'room')
     const others: RawClient[] = []
     for (let i = 0; i < 40; i++) others.push(await member(w, `m${i}`, 'room'))
@@ -42,7 +46,10 @@ describe('presence at scale', () => {
   })
 
   it('LL-PRESENCE-6: a topic without presence lists no members, says so, and publishes no presence', async () => {
-    const w = await world({ presence: (topic) => topic !== 'big', authenticate: (auth) => ({ subject: String(auth) }) })
+    const w = await world({
+      presence: (topic) => topic !== 'big',
+      authenticate: (auth) => ({ subject: String(auth) }),
+    })
     const a = await member(w, 'a', 'big')
     expect(a.last('joined')).toEqual({ type: 'joined', topic: 'big', seq: 0, members: [], presence: false })
     const b = await member(w, 'b', 'big')

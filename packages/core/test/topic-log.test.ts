@@ -2,13 +2,18 @@ import { describe, expect, it } from 'vitest'
 import { DEFAULT_PRESENCE_BOUNDS, DEFAULT_TOPIC_BOUNDS, TopicLog } from '../src/server/topic-log.js'
 import { SimulatedClock } from '../src/testing/simulated-clock.js'
 
-const seqs = (log: TopicLog<string>, after: number, limit?: number) => log.read(after, limit).map((e) => e.seq)
+const seqs = (log: TopicLog<string>, after: number, limit?: number) =>
+  log.read(after, limit).map((e) => e.seq)
 const values = (log: TopicLog<string>, after: number) => log.read(after).map((e) => e.value)
 
 describe('TopicLog', () => {
   it('has the documented defaults: 10,000 messages / 4 MiB, 10,000 presence entries / 2 MiB, 5 minutes', () => {
     expect(DEFAULT_TOPIC_BOUNDS).toEqual({ maxEntries: 10_000, maxBytes: 4 * 1024 * 1024, maxAgeMs: 300_000 })
-    expect(DEFAULT_PRESENCE_BOUNDS).toEqual({ maxEntries: 10_000, maxBytes: 2 * 1024 * 1024, maxAgeMs: 300_000 })
+    expect(DEFAULT_PRESENCE_BOUNDS).toEqual({
+      maxEntries: 10_000,
+      maxBytes: 2 * 1024 * 1024,
+      maxAgeMs: 300_000,
+    })
     const log = new TopicLog<string>(new SimulatedClock())
     for (let i = 0; i < 10_001; i++) log.append(`m${i}`, 1)
     expect(log.size.messages).toBe(10_000)
@@ -110,13 +115,18 @@ describe('TopicLog', () => {
     const clock = new SimulatedClock()
     expect(() => new TopicLog(clock, { messages: { maxEntries: 0 } })).toThrow(RangeError)
     expect(() => new TopicLog(clock, { presence: { maxBytes: -1 } })).toThrow(RangeError)
-    expect(() => new TopicLog(clock, { presence: { maxAgeMs: Number.POSITIVE_INFINITY } })).toThrow(RangeError)
+    expect(() => new TopicLog(clock, { presence: { maxAgeMs: Number.POSITIVE_INFINITY } })).toThrow(
+      RangeError,
+    )
     expect(() => new TopicLog(clock, {}, -1)).toThrow(RangeError)
     expect(() => new TopicLog(clock).append('x', -1)).toThrow(RangeError)
   })
 
   it('stays O(1) per append and bounded over 1e5 mixed entries', () => {
-    const log = new TopicLog<number>(new SimulatedClock(), { messages: { maxEntries: 100 }, presence: { maxEntries: 50 } })
+    const log = new TopicLog<number>(new SimulatedClock(), {
+      messages: { maxEntries: 100 },
+      presence: { maxEntries: 50 },
+    })
     for (let i = 0; i < 100_000; i++) log.append(i, 1, i % 3 === 0)
     expect(log.size).toEqual({ messages: 100, presence: 50 })
     const read = log.read(log.lastSeq - 10)

@@ -145,7 +145,9 @@ async function waitReports(
 
 function sum(reports: readonly StormReport[]): StormReport {
   const buckets: number[] = []
-  for (const report of reports) report.buckets.forEach((n, i) => (buckets[i] = (buckets[i] ?? 0) + (n ?? 0)))
+  for (const report of reports) {
+    for (const [i, n] of report.buckets.entries()) buckets[i] = (buckets[i] ?? 0) + (n ?? 0)
+  }
   const add = (key: 'clients' | 'resumed' | 'recovered' | 'lost' | 'duplicated' | 'pending') =>
     reports.reduce((total, report) => total + report[key], 0)
   return {

@@ -303,7 +303,11 @@ function joins(options: BenchOptions): Scenario {
     id: 'ws.joins',
     title: `${members.toLocaleString('en-US')} sessions joining one room`,
     description: `${members.toLocaleString('en-US')} connected clients (one process) all join one room at once; time until every join is answered. Socket.IO's room has no presence. Lifeline without presence (a topic that opts out, LL-PRESENCE-6) is the like-for-like figure; with presence every member is told of every join (${members.toLocaleString('en-US')}² presence deliveries, sent in batches, LL-PRESENCE-7) and each joiner gets the member list.`,
-    sides: [lifeline('Lifeline, topic without presence', false), lifeline('Lifeline, presence on', true), socketIo],
+    sides: [
+      lifeline('Lifeline, topic without presence', false),
+      lifeline('Lifeline, presence on', true),
+      socketIo,
+    ],
     rounds: options.quick ? 1 : 3,
     metrics: [
       {
