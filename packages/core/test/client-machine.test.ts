@@ -405,6 +405,35 @@ describe('client machine: online and offline (LL-BEAT-4)', () => {
     })
   }
 
+  it('LL-BEAT-4: a link lost while the environment says offline waits for the network, without a dial or a timer', () => {
+    const context = recordingContext()
+    const lostOffline = (code: number, bye?: ByeInfo): ConnectionEvent => ({
+      type: 'lost',
+      code,
+      reason: 'gone',
+      bye,
+      online: false,
+    })
+    const offline = lostOffline(1006)
+    expect(transition(open, offline, context)).toEqual([
+      { status: 'waiting', failures: 0, delayMs: 0, reason: 'offline' },
+      [],
+    ])
+    const [state] = transition({ status: 'connecting', failures: 2 }, offline, context)
+    expect(state).toEqual({ status: 'waiting', failures: 2, delayMs: 0, reason: 'offline' })
+    // A fatal code still ends it; a server's pacing still stands.
+    expect(transition(open, lostOffline(4005), context)[0].status).toBe('closed')
+    const bye = { code: 4200, reason: 'deploy', reconnect: true, retryAfterMs: 500, jitterMs: 0 }
+    expect(transition(open, lostOffline(4200, bye), context)[0]).toMatchObject({
+      reason: 'server',
+    })
+    // Online again: a dial at once.
+    expect(transition(state, { type: 'online' }, context)[1]).toEqual([
+      { type: 'cancel-retry' },
+      { type: 'dial' },
+    ])
+  })
+
   it('LL-BEAT-4: offline then online round-trips to a dial with the same failure count', () => {
     const context = recordingContext()
     const [offline] = transition(waiting('backoff', 5), { type: 'offline' }, context)

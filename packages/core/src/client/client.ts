@@ -365,7 +365,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
     if (bye?.code === CloseCode.SESSION_REPLACED || (bye !== undefined && !bye.reconnect)) {
       this.memento = undefined // LL-RESUME-8: never fight over the session
     }
-    this.dispatch({ type: 'lost', code: info.code, reason: info.reason, bye })
+    const online = this.options.environment.isOnline()
+    this.dispatch({ type: 'lost', code: info.code, reason: info.reason, bye, online })
   }
 
   private receive(connection: ClientConnection, frame: ServerFrame): void {

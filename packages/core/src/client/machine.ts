@@ -40,6 +40,8 @@ export type ConnectionEvent =
       readonly code: number
       readonly reason: string
       readonly bye: ByeInfo | undefined
+      /** What the environment says now; false: no dialing until it is back (LL-BEAT-4). */
+      readonly online?: boolean
     }
   | { readonly type: 'retry' }
   | { readonly type: 'close' }
@@ -87,6 +89,10 @@ function afterLoss(
     // LL-INTENT-3: server-advised pacing; the session survives, so this is not a failure.
     const delayMs = Math.round(retryAfterDelay(bye.retryAfterMs ?? 0, bye.jitterMs ?? 0, context.random))
     return [{ status: 'waiting', failures, delayMs, reason: 'server' }, [{ type: 'schedule', delayMs }]]
+  }
+  if (event.online === false) {
+    // LL-BEAT-4: the network went away before the link noticed; dialing now would only fail.
+    return [{ status: 'waiting', failures, delayMs: 0, reason: 'offline' }, []]
   }
   const serverSaysBackOff = action === 'backoff' && code >= 4100 && code < 4200
   if (wasOpen && !serverSaysBackOff) {
