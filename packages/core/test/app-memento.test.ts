@@ -114,7 +114,9 @@ describe('topic app mementos', () => {
     await late.join('room')
     const joined = (wire.get('b') ?? []).find((frame) => frame.type === 'joined')
     expect(joined).toMatchObject({ topic: 'room', amv: { lastId: 2 } })
-    expect(events).toEqual([{ topic: 'room', recovered: undefined, presence: true, appMemento: { lastId: 2 } }])
+    expect(events).toEqual([
+      { topic: 'room', recovered: undefined, presence: true, appMemento: { lastId: 2 } },
+    ])
     // A topic that never had one: no amv.
     await late.join('quiet')
     const quiet = (wire.get('b') ?? []).find((frame) => frame.type === 'joined' && frame.topic === 'quiet')
@@ -141,7 +143,9 @@ describe('topic app mementos', () => {
     client.on('joined', (event) => joinedEvents.push(event))
     transport.refusing = false
     await w.advance(200)
-    expect(joinedEvents).toEqual([{ topic: 'room', recovered: false, presence: true, appMemento: { lastId: 6 } }])
+    expect(joinedEvents).toEqual([
+      { topic: 'room', recovered: false, presence: true, appMemento: { lastId: 6 } },
+    ])
     // The app had { lastId: 1 } and now { lastId: 6 }: what it missed lies between, in its own storage.
     const joined = (wire.get('c1') ?? []).filter((frame) => frame.type === 'joined').at(-1)
     expect(joined).toMatchObject({ recovered: false, amv: { lastId: 6 } })
