@@ -5,7 +5,8 @@
 import { bundleBench } from './bundle/index.js'
 import type { BenchModule } from './framework/types.js'
 import { natsBench } from './nats/index.js'
+import { socketIoBench } from './sio/index.js'
 import { stormBench } from './storm/index.js'
 import { wsBench } from './ws/index.js'
 
-export const modules: readonly BenchModule[] = [wsBench, natsBench, stormBench, bundleBench]
+export const modules: readonly BenchModule[] = [wsBench, socketIoBench, natsBench, stormBench, bundleBench]

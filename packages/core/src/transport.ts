@@ -72,7 +72,11 @@ export interface ConnectionInfo {
 /** One accepted server-side connection. */
 export interface ServerTransportConnection {
   readonly info: ConnectionInfo
-  send(payload: Payload): void
+  /**
+   * `text`, on object transports: the payload's JSON when the core already has it (a stream entry is
+   * encoded once for every subscriber), so an adapter that writes JSON need not encode it again.
+   */
+  send(payload: Payload, text?: string): void
   close(code: number, reason: string): void
   /** Bytes queued but not yet written, when the adapter can tell (slow consumer detection). */
   bufferedBytes?(): number

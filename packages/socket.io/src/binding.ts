@@ -89,7 +89,7 @@ export function maxHttpBufferSize(maxFrameBytes: number, namespace: string, even
 
 /**
  * Why the arguments of one `lifeline` event are not a frame (LL-SIO-6), or undefined when they are
- * exactly one plain JSON object. Iterative, so a deeply nested payload cannot overflow the stack.
+ * exactly one plain JSON object. Runs on every frame: no allocation for the usual shallow frame.
  */
 export function frameProblem(args: readonly unknown[]): string | undefined {
   if (args.length !== 1) {
@@ -101,19 +101,41 @@ export function frameProblem(args: readonly unknown[]): string | undefined {
   if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
     return 'a lifeline event carries one JSON object (LL-SIO-6)'
   }
-  const pending: unknown[] = [frame]
+  return hasBinary(frame, 0) ? 'binary attachments are not part of the protocol (LL-SIO-6)' : undefined
+}
+
+/** Nesting followed recursively; deeper values are walked with an explicit stack instead. */
+const MAX_RECURSION = 32
+
+function hasBinary(value: object, depth: number): boolean {
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || isBlob(value)) return true
+  if (depth >= MAX_RECURSION) return hasBinaryDeep(value)
+  if (Array.isArray(value)) {
+    for (const item of value)
+      if (typeof item === 'object' && item !== null && hasBinary(item, depth + 1)) return true
+    return false
+  }
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key]
+    if (typeof item === 'object' && item !== null && hasBinary(item, depth + 1)) return true
+  }
+  return false
+}
+
+/** The same walk, iterative, so a deeply nested payload cannot overflow the stack. */
+function hasBinaryDeep(root: object): boolean {
+  const pending: unknown[] = [root]
   for (let value = pending.pop(); value !== undefined; value = pending.pop()) {
     if (typeof value !== 'object' || value === null) continue
-    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || isBlob(value)) {
-      return 'binary attachments are not part of the protocol (LL-SIO-6)'
-    }
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || isBlob(value)) return true
     if (Array.isArray(value)) for (const item of value) pending.push(item)
     else for (const key in value) pending.push((value as Record<string, unknown>)[key])
   }
-  return undefined
+  return false
 }
 
+const BlobClass = (globalThis as { Blob?: abstract new () => object }).Blob
+
 function isBlob(value: object): boolean {
-  const Blob = (globalThis as { Blob?: abstract new () => object }).Blob
-  return Blob !== undefined && value instanceof Blob
+  return BlobClass !== undefined && value instanceof BlobClass
 }

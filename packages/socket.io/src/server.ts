@@ -88,6 +88,8 @@ class SocketIoServer implements SocketIoServerTransport {
   private accept: Accept | undefined
   private closed = false
   private limit: number | undefined
+  /** The EVENT packet prefix for pre-encoded frames; null until computed. */
+  private prefix: string | undefined | null = null
 
   constructor(
     target: Server | Namespace,
@@ -146,6 +148,21 @@ class SocketIoServer implements SocketIoServerTransport {
   }
 
   /**
+   * The text before a frame's JSON in an EVENT packet of Socket.IO's own parser (`2/ns,["event",`), or
+   * undefined when the server uses another parser: checked by encoding a sample with it, once.
+   */
+  private textPrefix(): string | undefined {
+    if (this.prefix !== null) return this.prefix
+    const nsp = this.namespace.name
+    const prefix = `${EVENT}${nsp === '/' ? '' : `${nsp},`}[${JSON.stringify(this.event)},`
+    const sample = { type: 'ping', id: 1 }
+    const encoded = this.io.encoder.encode({ type: EVENT, nsp, data: [this.event, sample] })
+    this.prefix =
+      encoded.length === 1 && encoded[0] === `${prefix}${JSON.stringify(sample)}]` ? prefix : undefined
+    return this.prefix
+  }
+
+  /**
    * LL-SIO-7: Engine.IO's limit, for connections to come. It reads its options per polling transport
    * and per handshake, but built its `ws` server from them once, so that copy is set too.
    */
@@ -170,13 +187,17 @@ class SocketIoServer implements SocketIoServerTransport {
     const { encoder } = this.io
     const nsp = this.namespace.name
     const engine = socket.conn
+    const prefix = this.textPrefix()
     const handlers = accept({
       info,
       // Encoded with the server's own parser and written to its Engine.IO connection, as `emit` does,
       // but past the adapter: with connectionStateRecovery on, `emit` would store every frame a second
-      // time and append an offset argument (LL-SIO-2: Lifeline's log is the only one).
-      send: (payload) => {
+      // time and append an offset argument (LL-SIO-2: Lifeline's log is the only one). A stream entry
+      // comes with its JSON: with Socket.IO's own parser, the packet is that text in its envelope.
+      send: (payload, text) => {
         if (ended || !socket.connected) return
+        if (text !== undefined && prefix !== undefined)
+          return void engine.write(`${prefix}${text}]`, WRITE_OPTIONS)
         for (const packet of encoder.encode({ type: EVENT, nsp, data: [this.event, payload] })) {
           engine.write(packet, WRITE_OPTIONS)
         }

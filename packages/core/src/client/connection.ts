@@ -157,19 +157,23 @@ export class ClientConnection {
   private receive(payload: Payload): void {
     if (this.ended) return
     this.heartbeat.received()
-    const frames =
-      typeof payload === 'string'
-        ? decodeServerFrames(payload, { maxBytes: this.maxFrameBytes })
-        : [validateServerFrame(payload)]
+    // An object transport carries one frame per message (LL-SIO-1): no array around it.
+    if (typeof payload !== 'string') return this.deliver(validateServerFrame(payload))
+    const frames = decodeServerFrames(payload, { maxBytes: this.maxFrameBytes })
     if (frames instanceof ProtocolError) return this.protocolError(frames)
     for (const frame of frames) {
-      if (frame instanceof ProtocolError) return this.protocolError(frame)
       if (this.ended) return
-      if (frame.type === 'ping')
-        this.send({ type: 'pong', ...(frame.id === undefined ? {} : { id: frame.id }) })
-      else if (frame.type === 'bye') this.bye = frame
-      this.handlers.frame(frame)
+      this.deliver(frame)
     }
+  }
+
+  private deliver(frame: ServerFrame | ProtocolError): void {
+    if (frame instanceof ProtocolError) return this.protocolError(frame)
+    if (this.ended) return
+    if (frame.type === 'ping')
+      this.send({ type: 'pong', ...(frame.id === undefined ? {} : { id: frame.id }) })
+    else if (frame.type === 'bye') this.bye = frame
+    this.handlers.frame(frame)
   }
 
   /** LL-FRAME-6: a corrupted link is dropped and treated as an unexpected drop, not the end. */

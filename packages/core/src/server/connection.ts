@@ -68,6 +68,8 @@ export class ServerConnection {
   /** hello.cid: the client instance, to tell its own stale connection from a duplicated tab. */
   cid: string | undefined
   private queue: Payload[] = []
+  /** Object transports: the JSON text of each queued frame when it is already known (stream entries). */
+  private texts: (string | undefined)[] = []
   private queuedBytes = 0
   /** A flush at the end of this tick is scheduled. */
   private due = false
@@ -140,7 +142,7 @@ export class ServerConnection {
    * any other frame takes it along, so the stream's order is kept.
    */
   sendEntry(text: string, frame: object, lazy = false): void {
-    this.enqueue(this.encoding === 'text' ? text : frame, lazy)
+    this.enqueue(this.encoding === 'text' ? text : frame, lazy, text)
   }
 
   flush(): void {
@@ -148,10 +150,13 @@ export class ServerConnection {
     this.lazyTimer.clear()
     if (this.phase === 'closed' || this.queue.length === 0) return
     const queue = this.queue
+    const texts = this.texts
     this.queue = []
+    this.texts = []
     this.queuedBytes = 0
     if (this.encoding === 'object') {
-      for (const frame of queue) this.transport.send(frame)
+      // The entry's text rides along, so an adapter need not encode the frame a second time.
+      for (let i = 0; i < queue.length; i++) this.transport.send(queue[i] as Payload, texts[i])
     } else {
       for (const message of packFrames(queue as string[], this.limits.maxFrameBytes))
         this.transport.send(message)
@@ -199,7 +204,7 @@ export class ServerConnection {
     this.fail(error.code, error.message, false)
   }
 
-  private enqueue(payload: Payload, lazy = false): void {
+  private enqueue(payload: Payload, lazy = false, text?: string): void {
     if (this.phase === 'closed') return
     if (!lazy) {
       if (!this.due) {
@@ -209,6 +214,7 @@ export class ServerConnection {
     } else if (!this.due && !this.lazyTimer.armed) {
       this.lazyTimer.set(this.limits.presenceBatchMs, () => this.flush())
     }
+    if (this.encoding === 'object') this.texts[this.queue.length] = text
     this.queue.push(payload)
     if (typeof payload === 'string') this.queuedBytes += payload.length
     if (this.queue.length >= MAX_BATCH_FRAMES || this.queuedBytes >= this.limits.maxFrameBytes) this.flush()
@@ -219,6 +225,7 @@ export class ServerConnection {
     this.phase = 'closed'
     this.queue = []
     this.lazyTimer.clear()
+    this.texts = []
     this.helloTimer.clear()
     this.heartbeat.stop()
     if (closeTransport) this.transport.close(info.code, closeReason(info.reason))
