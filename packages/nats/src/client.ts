@@ -49,6 +49,41 @@ export type ConnectionSource =
   | { readonly type: 'owned'; readonly connect: () => Promise<NatsConnection> }
   | { readonly type: 'shared'; readonly connection: NatsConnection }
 
+/** What the entry points take: servers and options for connections made per Lifeline connection. */
+export interface OwnedConnectionOptions<C> extends NatsTransportOptions {
+  /**
+   * The NATS server URL(s). Each Lifeline connection opens its own NATS connection with NATS's
+   * reconnect off: Lifeline's backoff decides when to dial again.
+   */
+  servers?: string | string[]
+  /** More NATS connection options (auth, name, timeouts); `reconnect` is always off. */
+  connection?: Omit<C, 'servers' | 'reconnect'>
+}
+
+export function isConnection(value: object): value is NatsConnection {
+  return typeof (value as Partial<NatsConnection>).publish === 'function'
+}
+
+/** `natsTransport` for one way of dialing NATS (websocket in browsers, TCP in Node). */
+export function transportFactory<C extends object>(
+  dial: (
+    options: Omit<C, 'servers' | 'reconnect'> & { servers?: string | string[]; reconnect: false },
+  ) => Promise<NatsConnection>,
+): (source: OwnedConnectionOptions<C> | NatsConnection, options?: NatsTransportOptions) => ClientTransport {
+  return (source, options = {}) => {
+    if (isConnection(source)) return clientTransport({ type: 'shared', connection: source }, options)
+    const { servers, connection, ...rest } = source
+    const base = (connection ?? {}) as Omit<C, 'servers' | 'reconnect'>
+    return clientTransport(
+      {
+        type: 'owned',
+        connect: () => dial({ ...base, ...(servers === undefined ? {} : { servers }), reconnect: false }),
+      },
+      { ...rest, ...options },
+    )
+  }
+}
+
 /** Builds the transport; entry points pass how to connect. */
 export function clientTransport(source: ConnectionSource, options: NatsTransportOptions): ClientTransport {
   const prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX, false)

@@ -32,7 +32,7 @@ import {
   type Subjects,
   subjects,
 } from './binding.js'
-import { type Dependent, Watcher } from './client.js'
+import { type Dependent, isConnection, Watcher } from './client.js'
 
 export interface NatsServerTransportOptions {
   /**
@@ -276,10 +276,6 @@ class ServerLink {
       // A closed or draining NATS connection: the watcher ends every link on it.
     }
   }
-}
-
-function isConnection(value: NatsConnection | ConnectionOptions): value is NatsConnection {
-  return typeof (value as Partial<NatsConnection>).publish === 'function'
 }
 
 /**
