@@ -230,7 +230,12 @@ export function dialNats(endpoint: NatsEndpoint): Wire {
         () => end(undefined),
       )
     },
-    send: async (text) => link?.send(text),
+    // An ack resolves once the NATS server has it (a flush): a control request the suite makes next
+    // over HTTP (ack-bounds: publish after an ack) must not overtake it on its longer way.
+    send: async (text) => {
+      link?.send(text)
+      if (/^\s*\{\s*"type"\s*:\s*"ack"/.test(text)) await nc?.flush().catch(() => {})
+    },
     close: (code, reason) => link?.close(code, reason),
     // A failed link: NATS itself tells the server nothing, so the binding's close says 1006 (LL-NATS-7),
     // as a TCP reset would on WebSocket; then the NATS connection goes.

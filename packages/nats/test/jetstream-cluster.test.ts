@@ -28,7 +28,7 @@ const frame = (data: number) => (seq: number) => {
 }
 
 /** Retries an operation while the cluster elects new leaders (JetStream answers 503 or times out). */
-async function eventually<T>(operation: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+async function eventually<T>(operation: () => Promise<T>, timeoutMs = 40_000): Promise<T> {
   const started = performance.now()
   for (;;) {
     try {
@@ -41,7 +41,9 @@ async function eventually<T>(operation: () => Promise<T>, timeoutMs = 15_000): P
 }
 
 describe('JetStream store on a NATS cluster', () => {
-  it('replicated (R3): one nats-server killed, appends, reads and sessions go on', async () => {
+  it('replicated (R3): one nats-server killed, appends, reads and sessions go on', {
+    timeout: 120_000,
+  }, async () => {
     const cluster = await startNatsCluster(3)
     onCleanup(() => cluster.stop())
     const nc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
@@ -64,7 +66,9 @@ describe('JetStream store on a NATS cluster', () => {
     expect((await eventually(() => store.append('t:room', frame(21)))).seq).toBe(21)
   })
 
-  it('file storage: a nats-server restarted keeps sessions, logs and their seqs', async () => {
+  it('file storage: a nats-server restarted keeps sessions, logs and their seqs', {
+    timeout: 90_000,
+  }, async () => {
     const nats = await startNatsServer()
     onCleanup(() => nats.stop())
     const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 50 })

@@ -204,12 +204,17 @@ export class JetStreamStore implements SessionStore {
    * failed): JetStream's duplicate window makes a retry of a publish that did land a no-op, so an
    * entry is stored once whatever the retries.
    */
-  private async publish(subject: string, text: string, except: string | undefined): Promise<PubAck> {
+  private publish(subject: string, text: string, except: string | undefined): Promise<PubAck> {
     const msgID = randomUUID()
+    return this.retrying(() => this.js.publish(subject, text, { ...exceptHeaders(except), msgID }))
+  }
+
+  /** Runs a JetStream request again while it times out or finds no responder (a leader election). */
+  private async retrying<T>(request: () => Promise<T>): Promise<T> {
     const deadline = performance.now() + PUBLISH_RETRY_MS
     for (;;) {
       try {
-        return await this.js.publish(subject, text, { ...exceptHeaders(except), msgID })
+        return await request()
       } catch (error) {
         if (!retryable(error) || performance.now() > deadline || this.nc.isClosed()) throw error
         await new Promise((resolve) => setTimeout(resolve, 100))
@@ -287,7 +292,7 @@ export class JetStreamStore implements SessionStore {
   private async topicState(where: Place): Promise<{ first_seq: number; last_seq: number } | undefined> {
     const { jsm } = await this.init()
     try {
-      return (await jsm.streams.info(where.stream)).state
+      return (await this.retrying(() => jsm.streams.info(where.stream))).state
     } catch (error) {
       if (error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND) return undefined
       throw error
@@ -324,11 +329,13 @@ export class JetStreamStore implements SessionStore {
     count: number,
     until: number | undefined,
   ): Promise<StreamEntry[]> {
-    const consumer = await this.js.consumers.get(where.stream, {
-      filter_subjects: where.subject,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: from,
-    })
+    const consumer = await this.retrying(() =>
+      this.js.consumers.get(where.stream, {
+        filter_subjects: where.subject,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: from,
+      }),
+    )
     const entries: StreamEntry[] = []
     const messages = await consumer.fetch({ max_messages: count, expires: 2000 })
     for await (const msg of messages) {
