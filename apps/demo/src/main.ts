@@ -14,20 +14,17 @@ import {
 } from '@lifeline/core'
 import { socketIoTransport } from '@lifeline/socket.io'
 import { wsTransport } from '@lifeline/ws'
+import { isChatMessage, isRoomMemento, MessageList } from './messages'
 import { offlineSwitch } from './offline'
+import { PresenceList } from './presence'
+import { RecoveryToast } from './recovery'
 import './style.css'
 
-const ROOM = 'room:lobby'
+/** `?room=name` picks another room than the lobby (letters, digits, `-` and `_`). */
+const ROOM_NAME = /^[\w-]{1,40}$/.exec(new URLSearchParams(location.search).get('room') ?? '')?.[0] ?? 'lobby'
+const ROOM = `room:${ROOM_NAME}`
 const NAME_KEY = 'lifeline-demo.name'
 const MAX_LOG = 60
-
-/** What the reference server publishes for each chat message. */
-interface ChatMessage {
-  readonly id: string
-  readonly from: string
-  readonly text: string
-  readonly at: number
-}
 
 function element<T extends HTMLElement>(testId: string): T {
   const found = document.querySelector<T>(`[data-testid="${testId}"]`)
@@ -52,6 +49,8 @@ const ui = {
   input: element<HTMLInputElement>('input'),
   presence: element<HTMLUListElement>('presence'),
   log: element<HTMLOListElement>('log'),
+  toast: element('toast'),
+  room: element('room'),
   login: document.getElementById('login') as HTMLElement,
   chat: document.getElementById('chat') as HTMLElement,
 }
@@ -83,11 +82,6 @@ function transports(): ClientTransport[] {
     default:
       return [ws()]
   }
-}
-
-function isChatMessage(data: unknown): data is ChatMessage {
-  const m = data as Partial<ChatMessage> | null
-  return typeof m?.id === 'string' && typeof m.from === 'string' && typeof m.text === 'string'
 }
 
 function nameOf(meta: unknown, fallback: string): string {
@@ -140,6 +134,7 @@ function start(name: string): void {
   document.title = `${name} · Lifeline demo chat`
   ui.me.textContent = name
   ui.me.hidden = false
+  ui.room.textContent = `#${ROOM_NAME}`
 
   const offline = offlineSwitch(browserEnvironment())
   const client: LifelineClient = createClient({
@@ -149,10 +144,15 @@ function start(name: string): void {
     environment: offline.environment,
   })
 
+  const messages = new MessageList(ui.messages, name)
+  const presence = new PresenceList(ui.presence, client, ROOM)
+  const recovery = new RecoveryToast(ui.toast, log, () => client.pending)
+
   // Connection state, with a countdown while waiting.
   let waitingUntil = 0
   let countdown: ReturnType<typeof setInterval> | undefined
   let session: SessionEvent | undefined
+  let wasOpen = false
   const renderStatus = (): void => {
     const status = client.status
     ui.status.textContent = statusText(status, waitingUntil)
@@ -175,28 +175,23 @@ function start(name: string): void {
     if (status.type === 'closed') {
       log(`connection closed${status.error === undefined ? '' : `: ${status.error.message}`}`, 'bad')
     }
+    if (wasOpen && status.type !== 'open') recovery.lost()
+    wasOpen = status.type === 'open'
     renderStatus()
+    presence.render() // your own entry follows your connection
   })
 
   client.on('session', (event) => {
     session = event
+    presence.setGrace(event.graceMs)
     renderStatus()
     ui.session.dataset.resumed = String(event.resumed)
     ui.session.dataset.recovered = String(event.recovered)
-    if (event.resumed)
-      log(
-        event.recovered ? 'resumed: nothing lost' : 'resumed, but some entries were lost',
-        event.recovered ? 'good' : 'bad',
-      )
-    else
-      log(
-        event.resumeAsked
-          ? `could not resume (${event.reason ?? 'unknown'}): new session`
-          : 'connected: new session',
-      )
+    recovery.back(event)
+    if (!event.resumeAsked) log('connected: new session')
   })
   client.on('unrecovered', (event) =>
-    log(`session not recovered (${event.reason}): messages may be missing above`, 'bad'),
+    log(`session not recovered (${event.reason}): reloading what was missed from the chat history`, 'bad'),
   )
 
   // Pending sends: the badge, and the messages themselves, greyed, until the server has them.
@@ -206,52 +201,40 @@ function start(name: string): void {
     ui.pending.hidden = count === 0
   })
 
-  // Messages: each exactly once, in the room's order.
+  // Messages: each exactly once, in the room's order, live or from the history.
   client.on('message', (message) => {
     if (message.topic !== ROOM || !isChatMessage(message.data)) return
-    const chat = message.data
-    const item = document.createElement('li')
-    item.dataset.id = chat.id
-    item.dataset.from = chat.from
-    if (chat.from === name) item.classList.add('mine')
-    item.title = new Date(chat.at).toLocaleString()
-    const from = document.createElement('strong')
-    from.textContent = chat.from
-    item.append(from, `: ${chat.text}`)
-    ui.messages.append(item)
-    item.scrollIntoView({ block: 'nearest' })
+    messages.show(message.data, 'live')
+    recovery.arrived(message.data.at)
   })
-
-  // Presence: who is in the room, online or away.
-  const renderPresence = (): void => {
-    const members = [...client.members(ROOM)].sort(([, a], [, b]) =>
-      nameOf(a.meta, '').localeCompare(nameOf(b.meta, '')),
-    )
-    ui.presence.replaceChildren(
-      ...members.map(([sid, member]) => {
-        const item = document.createElement('li')
-        const memberName = nameOf(member.meta, sid)
-        item.dataset.sid = sid
-        item.dataset.name = memberName
-        item.dataset.state = member.state
-        item.className = member.state
-        const label = document.createElement('span')
-        label.textContent = sid === client.sid ? `${memberName} (you)` : memberName
-        const state = document.createElement('em')
-        state.textContent = member.state
-        item.append(label, ' ', state)
-        return item
-      }),
+  // The room's app memento says up to where the page must hold the history: at a first join (a late
+  // joiner), after a reload (the client kept it with its cursor), and after a rejoin that could not
+  // recover. Loading is idempotent: what the page shows already is skipped.
+  const loadHistory = (recovered: boolean | undefined): void => {
+    const memento = client.appMemento(ROOM)
+    if (!isRoomMemento(memento) || memento.upTo <= 0) return
+    messages.load(ROOM, memento.upTo).then(
+      ({ added, truncated }) => {
+        if (added > 0 && recovered === false) recovery.resynced(added)
+        if (added > 0) log(`${added} message${added === 1 ? '' : 's'} loaded from the chat history`)
+        if (truncated) log('older messages are no longer kept', 'warn')
+      },
+      (error: unknown) => log(`could not load the history: ${String(error)}`, 'bad'),
     )
   }
+
   client.on('joined', (event) => {
     if (event.topic !== ROOM) return
-    renderPresence()
-    log(event.recovered === false ? 'rejoined #lobby (history not recovered)' : 'in #lobby')
+    presence.render()
+    loadHistory(event.recovered)
+    const where = `#${ROOM_NAME}`
+    log(
+      event.recovered === false ? `rejoined ${where} (missed messages come from the history)` : `in ${where}`,
+    )
   })
   client.on('presence', (change) => {
     if (change.topic !== ROOM) return
-    renderPresence()
+    presence.changed(change.sid, change.event)
     if (change.sid === client.sid) return
     const who = nameOf(change.meta, change.sid)
     const what = { joined: 'joined', away: 'is away', reconnected: 'is back', left: 'left' }[change.event]
@@ -291,6 +274,7 @@ function start(name: string): void {
   }
   ui.drop.addEventListener('click', () => {
     log('dropping the connection (server side, no close frame)', 'warn')
+    recovery.lost()
     void drop()
   })
 

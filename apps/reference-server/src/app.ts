@@ -3,6 +3,7 @@
  * (`room:*`), and what a chat message is (`{ text }`, published to the room with its id).
  */
 import type { Identity, IncomingMessage, LifelineServer, SessionHandle } from '@lifeline/core/server'
+import { ChatHistory } from './history.js'
 
 export const MAX_NAME_LENGTH = 32
 export const MAX_TEXT_LENGTH = 500
@@ -62,12 +63,20 @@ export function chatText(message: IncomingMessage, session: SessionHandle): stri
   return trimmed
 }
 
-/** The onMessage hook: publishes the message to its room, then the client gets its ack (LL-SEND-4). */
-export function chatHandler(server: () => LifelineServer, now: () => number = Date.now) {
+/**
+ * The onMessage hook: stores the message in the room's history, publishes it to the room with the
+ * room's app memento `{ upTo: n }` (LL-APPM-6), then the client gets its ack (LL-SEND-4).
+ */
+export function chatHandler(
+  server: () => LifelineServer,
+  history: ChatHistory = new ChatHistory(),
+  now: () => number = Date.now,
+) {
   return async (message: IncomingMessage, session: SessionHandle): Promise<void> => {
     const text = chatText(message, session)
     const topic = message.topic as string
-    const chat: ChatMessage = { id: message.id, from: nameOf(session), text, at: now() }
-    await server().publish(topic, chat)
+    // Stored and published in one tick, so the numbers follow the room's order.
+    const stored = history.append(topic, { id: message.id, from: nameOf(session), text, at: now() })
+    await server().publish(topic, stored, { appMemento: { upTo: stored.n } })
   }
 }

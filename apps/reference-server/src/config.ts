@@ -70,7 +70,11 @@ interface Setting {
 const SETTINGS = {
   port: { flag: 'port', env: 'PORT', describe: 'TCP port, 0 for any free port (default 8080)' },
   host: { flag: 'host', env: 'HOST', describe: 'interface to listen on (default 127.0.0.1)' },
-  graceMs: { flag: 'grace-ms', env: 'GRACE_MS', describe: 'grace period after a drop (default 120000)' },
+  graceMs: {
+    flag: 'grace-ms',
+    env: 'GRACE_MS',
+    describe: 'grace period after a drop (default 30000: short enough to watch in the demo)',
+  },
   heartbeatMs: { flag: 'heartbeat-ms', env: 'HEARTBEAT_MS', describe: 'heartbeat interval (default 25000)' },
   heartbeatTimeoutMs: {
     flag: 'heartbeat-timeout-ms',
@@ -248,7 +252,7 @@ export function parseConfig(
   return {
     port: int('port', 8080, 0, 65_535),
     host,
-    graceMs: int('graceMs', 120_000, 0, 7 * DAY_MS),
+    graceMs: int('graceMs', 30_000, 0, 7 * DAY_MS),
     heartbeatMs,
     heartbeatTimeoutMs: int('heartbeatTimeoutMs', 10_000, 100, DAY_MS),
     secret: secretRaw?.value,

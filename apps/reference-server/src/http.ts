@@ -5,11 +5,14 @@
  *   GET/HEAD /healthz     { status, sessions, connected, away, uptimeSeconds }
  *   GET      /metrics     Prometheus text
  *   POST     /demo/drop   ?sid=…: kill that session's socket without a close frame (the demo's button)
+ *   GET      /demo/history ?room=…&after=…&upTo=…: the chat's own history, to resync a page from
  *   HEAD     /lifeline    the reconnect probe (LL-WS-5), answered by the ws transport
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { LifelineServer } from '@lifeline/core/server'
 import type { Registry } from 'prom-client'
+import { isRoom } from './app.js'
+import type { ChatHistory } from './history.js'
 import type { Logger } from './logger.js'
 import { serveStatic } from './static.js'
 
@@ -25,6 +28,8 @@ export interface HttpContext {
   readonly lifelinePath: string
   readonly demoDir: string
   readonly demoBuilt: boolean
+  /** The chat's own storage, read by the demo to resync (LL-APPM-6..8). */
+  readonly history: ChatHistory
   readonly allowedOrigins: readonly string[] | undefined
   readonly logger: Logger
   readonly startedAt: number
@@ -69,6 +74,9 @@ function sameOrigin(req: IncomingMessage, allowed: readonly string[] | undefined
   }
 }
 
+/** Most messages one history request returns (the newest of those asked for). */
+const HISTORY_PAGE = 500
+
 export function createRequestHandler(context: HttpContext) {
   const { lifeline, logger } = context
 
@@ -108,6 +116,16 @@ export function createRequestHandler(context: HttpContext) {
       logger.info('demo drop', { sid, dropped })
       res.writeHead(dropped ? 204 : 404, { 'Cache-Control': 'no-store' })
       return res.end()
+    }
+    if (path === '/demo/history') {
+      if (!readOnly) return notAllowed(res, 'GET, HEAD')
+      const room = query.get('room') ?? ''
+      const after = Number(query.get('after') ?? 0)
+      const upTo = Number(query.get('upTo') ?? Number.MAX_SAFE_INTEGER)
+      if (!isRoom(room) || !Number.isSafeInteger(after) || !Number.isSafeInteger(upTo) || after < 0)
+        return send(res, 400, 'room=room:…, after and upTo: whole numbers\n')
+      // Anyone may join any room in this demo, so anyone may read its history: authorize as joins are.
+      return json(res, 200, context.history.read(room, after, upTo, HISTORY_PAGE))
     }
     if (!readOnly) return notAllowed(res, 'GET, HEAD')
     const result = await serveStatic(context.demoDir, path, req, res)

@@ -16,6 +16,7 @@ import { wsServerTransport } from '@lifeline/ws/server'
 import { authenticate, chatHandler, onJoin } from './app.js'
 import { type Config, defaultDemoDir, parseConfig } from './config.js'
 import { CONTROL_PATH, ConformanceHost, type ConformanceOptions } from './conformance.js'
+import { ChatHistory } from './history.js'
 import { createRequestHandler } from './http.js'
 import { createLogger, type LineSink, type Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
@@ -92,6 +93,7 @@ export async function startServer(
 
   let lifeline: LifelineServer | undefined
   const server = (): LifelineServer => lifeline as LifelineServer
+  const history = new ChatHistory() // the chat's own storage (on this node), to resync pages from
   // One node of a cluster: the store and bus every node shares, and Lifeline over NATS as well.
   const nats: NatsNode | undefined =
     settings.nats === undefined ? undefined : await connectNats(settings.nats, logger)
@@ -104,7 +106,7 @@ export async function startServer(
     heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
     authenticate,
     onJoin,
-    onMessage: chatHandler(server),
+    onMessage: chatHandler(server, history),
   })
   const metrics = createMetrics(lifeline)
   const stopLogging = logEvents(lifeline, logger)
@@ -126,6 +128,7 @@ export async function startServer(
       lifelinePath: LIFELINE_PATH,
       demoDir,
       demoBuilt,
+      history,
       allowedOrigins: settings.allowedOrigins,
       logger,
       startedAt,

@@ -3,96 +3,35 @@
  * typing, and when she is back every message is on both screens exactly once, her peer saw her away
  * then back, and nothing is left pending.
  */
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { metricsOf, sample, type TestServer, testServer } from './helpers.js'
+import {
+  ARTIFACTS,
+  type DemoBrowser,
+  demoBrowser,
+  member,
+  messages,
+  messageTexts,
+  POLL,
+  pendingCount,
+  say,
+} from './browser-helpers.js'
+import { metricsOf, sample } from './helpers.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-]
-const DEMO_ROOT = fileURLToPath(new URL('../../demo', import.meta.url))
-const DEMO_DIST = join(DEMO_ROOT, 'dist')
-const ARTIFACTS = fileURLToPath(new URL('../../../artifacts', import.meta.url))
-const POLL = { timeout: 15_000, interval: 50 } as const
-
-function newestMtime(path: string): number {
-  const info = statSync(path)
-  if (!info.isDirectory()) return info.mtimeMs
-  return Math.max(info.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))))
-}
-
-/** Builds the demo when turbo has not (a bare `vitest run`), or when its sources are newer. */
-function ensureDemoBuilt(): void {
-  const index = join(DEMO_DIST, 'index.html')
-  const sources = Math.max(newestMtime(join(DEMO_ROOT, 'src')), newestMtime(join(DEMO_ROOT, 'index.html')))
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return
-  const vite = join(DEMO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js')
-  execFileSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: DEMO_ROOT, stdio: 'inherit' })
-}
-
-let server: TestServer
-let browser: Browser | undefined
-const pageErrors: string[] = []
+let demo: DemoBrowser
+let openAs: DemoBrowser['openAs']
+let server: DemoBrowser['server']
+let pageErrors: string[]
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is required for the browser test and was not found at ${CHROMIUM}. ` +
-        'Install it with: DEBIAN_FRONTEND=noninteractive apt-get install -y chromium',
-    )
-  }
-  ensureDemoBuilt()
-  server = await testServer({
-    demoDir: DEMO_DIST,
-    heartbeatMs: 1000,
-    heartbeatTimeoutMs: 1000,
-    graceMs: 30_000,
-    logLevel: 'warn',
-  })
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
+  demo = await demoBrowser()
+  ;({ openAs, server, pageErrors } = demo)
 })
 
 afterAll(async () => {
-  await browser?.close()
-  await server?.close()
+  await demo?.close()
 })
-
-async function openAs(name: string, query = ''): Promise<Page> {
-  const context = await (browser as Browser).newContext({ viewport: { width: 1100, height: 760 } })
-  const page = await context.newPage()
-  page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`))
-  await page.goto(`${server.url}${query}`)
-  await page.getByTestId('name').fill(name)
-  await page.getByTestId('join').click()
-  await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), POLL).toBe('open')
-  expect(await page.getByTestId('name-form').isVisible()).toBe(false)
-  expect(await page.getByTestId('me').textContent()).toBe(name)
-  return page
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.getByTestId('input').fill(text)
-  await page.getByTestId('send').click()
-}
-
-const messages = (page: Page) => page.locator('[data-testid="messages"] > li')
-const messageTexts = (page: Page) => messages(page).allTextContents()
-const member = (page: Page, name: string) =>
-  page.locator(`[data-testid="presence"] > li[data-name="${name}"]`).getAttribute('data-state')
-const pendingCount = async (page: Page) =>
-  Number(await page.getByTestId('pending').getAttribute('data-count'))
 
 function expectInOrder(texts: readonly string[], sender: string, expected: readonly string[]): void {
   expect(texts.filter((text) => text.startsWith(`${sender}: `))).toEqual(
@@ -127,7 +66,6 @@ describe('the demo in Chromium', () => {
     await expect.poll(() => messages(bob).count(), POLL).toBe(4)
     expect(await messages(alice).count()).toBe(2) // nothing reaches a dead network
     expect(await pendingCount(alice)).toBe(3)
-    mkdirSync(ARTIFACTS, { recursive: true })
     const offlineShot = join(ARTIFACTS, 'demo-alice-offline.png')
     await alice.screenshot({ path: offlineShot })
 

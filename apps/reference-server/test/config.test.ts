@@ -9,7 +9,7 @@ describe('parseConfig', () => {
     expect(parseConfig([], {})).toEqual({
       port: 8080,
       host: '127.0.0.1',
-      graceMs: 120_000,
+      graceMs: 30_000,
       heartbeatMs: 25_000,
       heartbeatTimeoutMs: 10_000,
       secret: undefined,

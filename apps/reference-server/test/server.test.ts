@@ -164,6 +164,7 @@ describe('the chat app', () => {
       from: 'alice',
       text: 'hello',
       at: expect.any(Number),
+      n: 1,
     })
     expect(seen.alice[0]?.data).toEqual(seen.bob[0]?.data)
 

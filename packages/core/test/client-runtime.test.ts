@@ -934,7 +934,9 @@ describe('LifelineClient: storage and reloads', () => {
     second.connect()
     await settle()
     expect(second.status).toEqual({ type: 'open', sid, resumed: true, recovered: true, transport: 'fake' })
-    expect(sessions).toEqual([{ sid, resumed: true, recovered: true, resumeAsked: true, reason: undefined }])
+    expect(sessions).toEqual([
+      { sid, resumed: true, recovered: true, resumeAsked: true, reason: undefined, graceMs: 120_000 },
+    ])
     const hello = wire.sent('tab-reloaded', 'hello')[0]
     expect(hello).toMatchObject({ resume: { memento: stored.memento, seq: 1 } })
     // Only what the reloaded page had not seen is delivered.

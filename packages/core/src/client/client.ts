@@ -461,6 +461,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
       recovered: frame.recovered,
       resumeAsked: this.resumeAsked,
       reason: frame.reason,
+      graceMs: frame.graceMs,
     }
     if (this.hasBeenOpen) this.reconnected = true
     this.hasBeenOpen = true

@@ -43,6 +43,11 @@ export interface SessionEvent {
   /** True when this connection asked to resume a session. */
   readonly resumeAsked: boolean
   readonly reason: UnrecoveredReason | undefined
+  /**
+   * How long the server keeps a session after its connection drops (`welcome.graceMs`): a dropped
+   * member stays `away` for that long before it is `left`, e.g. for a countdown.
+   */
+  readonly graceMs: number
 }
 
 /** The session could not be recovered: resync from your own storage (LL-RESUME-7, LL-APPM-3). */
