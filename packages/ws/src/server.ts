@@ -5,7 +5,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import type { ServerConnectionHandlers, ServerTransport, ServerTransportConnection } from '@lifeline/core'
+import type {
+  ConnectionInfo,
+  ServerConnectionHandlers,
+  ServerTransport,
+  ServerTransportConnection,
+} from '@lifeline/core'
 import { type WebSocket, WebSocketServer } from 'ws'
 import {
   answerProbe,
@@ -164,12 +169,17 @@ class WsServer implements WsServerTransport {
       refuseUpgrade(socket, 403) // LL-WS-4: before the upgrade, so the page learns nothing more
       return true
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      if (this.closing !== undefined) return ws.terminate()
-      this.sockets.add(ws)
-      adopt(ws, connectionInfo(req), accept, () => this.sockets.delete(ws))
-    })
+    // Read what the session needs now: no closure made here may capture `req`, or every connection
+    // would keep its upgrade request (headers and all) alive for its whole life.
+    const info = connectionInfo(req)
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.adopted(ws, info, accept))
     return true
+  }
+
+  private adopted(ws: WebSocket, info: ConnectionInfo, accept: Accept): void {
+    if (this.closing !== undefined) return ws.terminate()
+    this.sockets.add(ws)
+    adopt(ws, info, accept, this.sockets)
   }
 
   /** LL-WS-5: probes answer 503 until `retryAfterMs` has passed, then the server accepts again. */

@@ -15,7 +15,7 @@ import {
 } from '@lifeline/protocol'
 import { packFrames } from '../batching.js'
 import { type Clock, Timer } from '../clock.js'
-import { Heartbeat } from '../heartbeat.js'
+import { Heartbeat, type HeartbeatHandlers } from '../heartbeat.js'
 import {
   type CloseInfo,
   closeReason,
@@ -61,7 +61,7 @@ export class FlushScheduler {
   }
 }
 
-export class ServerConnection {
+export class ServerConnection implements HeartbeatHandlers {
   phase: ConnectionPhase = 'hello'
   /** The session this connection carries, once open (set by the server). */
   sid: string | undefined
@@ -93,11 +93,23 @@ export class ServerConnection {
     this.helloTimer.set(limits.helloTimeoutMs, () =>
       this.fail(CloseCode.HELLO_TIMEOUT, 'no hello in time', true),
     )
-    this.heartbeat = new Heartbeat(clock, {
-      ping: () => this.send({ type: 'ping', id: ++this.pingId }),
-      dead: () => this.fail(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout', true),
-      tick: (now) => this.handlers.tick(this, now),
-    })
+    // The connection is its own heartbeat handler: no closures kept per idle connection.
+    this.heartbeat = new Heartbeat(clock, this)
+  }
+
+  /** Heartbeat: nothing sent for heartbeatMs (LL-BEAT-1). */
+  ping(): void {
+    this.send({ type: 'ping', id: ++this.pingId })
+  }
+
+  /** Heartbeat: nothing heard for heartbeatMs + heartbeatTimeoutMs (LL-BEAT-3). */
+  dead(): void {
+    this.fail(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout', true)
+  }
+
+  /** Heartbeat: periodic work (a memento refresh). */
+  tick(now: number): void {
+    this.handlers.tick(this, now)
   }
 
   get isOpen(): boolean {

@@ -152,11 +152,12 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
     const seq = session.cursor(stream)?.sent ?? 0
     return connection.send({ type: 'joined', topic, seq, ...membersOf(core, topic) })
   }
-  if (session.joining.has(topic)) return // the same join is being decided; its answer will come
-  if (session.topics.size + session.joining.size >= options.maxTopics) {
+  if (session.joining?.has(topic)) return // the same join is being decided; its answer will come
+  if (session.topics.size + (session.joining?.size ?? 0) >= options.maxTopics) {
     const reason = 'too many topics'
     return connection.send({ type: 'join_error', topic, code: CloseCode.TOO_MANY_TOPICS, reason })
   }
+  session.joining ??= new Set()
   session.joining.add(topic)
   try {
     const allowed = (await options.onJoin?.(topic, session.app)) ?? true
@@ -172,7 +173,8 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
     const reason = error instanceof Error ? error.message : 'join failed'
     return connection.send({ type: 'join_error', topic, code: CloseCode.JOIN_FAILED, reason })
   } finally {
-    session.joining.delete(topic)
+    session.joining?.delete(topic)
+    if (session.joining?.size === 0) session.joining = undefined
   }
   if (session.connection !== connection || session.topics.has(topic)) return // resumed meanwhile: rejoined then
   // Subscribe first and hold live entries, so none falls between the cursor and the live feed (LL-REPLAY-2).

@@ -152,9 +152,7 @@ function openSession(
   if (count >= options.maxSessionsPerSubject) {
     return refuse(core, connection, CloseCode.TOO_MANY_SESSIONS, 'too many sessions for this subject')
   }
-  const session = new ServerSession(newSessionId(core), identity.subject, identity.meta, options.clock, (s) =>
-    core.handle(s),
-  )
+  const session = new ServerSession(newSessionId(core), identity.subject, identity.meta, options.clock, core)
   core.sessions.set(session.sid, session)
   core.sessionsBySubject.set(identity.subject, count + 1)
   session.unsubscribeDirect = options.bus.subscribe(session.direct, (entry) =>

@@ -146,26 +146,24 @@ export class MemoryStore implements SessionStore {
 
 /** Delivers entries to subscribers in this process, synchronously and in order. */
 export class MemoryBus implements Bus {
-  private readonly listeners = new Map<StreamName, Set<(entry: StreamEntry) => void>>()
+  /** Copied on change, so a listener that unsubscribes while called leaves the iteration intact; an
+   * array, not a Set, because most streams have one listener (a session's direct stream). */
+  private readonly listeners = new Map<StreamName, ReadonlyArray<(entry: StreamEntry) => void>>()
 
   publish(stream: StreamName, entry: StreamEntry): void {
-    const set = this.listeners.get(stream)
-    if (set === undefined) return
-    for (const listener of set) listener(entry)
+    const list = this.listeners.get(stream)
+    if (list === undefined) return
+    for (const listener of list) listener(entry)
   }
 
   subscribe(stream: StreamName, listener: (entry: StreamEntry) => void): () => void {
-    let set = this.listeners.get(stream)
-    if (set === undefined) {
-      set = new Set()
-      this.listeners.set(stream, set)
-    }
-    set.add(listener)
+    this.listeners.set(stream, [...(this.listeners.get(stream) ?? []), listener])
     return () => {
       const current = this.listeners.get(stream)
-      if (current === undefined) return
-      current.delete(listener)
-      if (current.size === 0) this.listeners.delete(stream)
+      if (current === undefined || !current.includes(listener)) return
+      const rest = current.filter((other) => other !== listener)
+      if (rest.length === 0) this.listeners.delete(stream)
+      else this.listeners.set(stream, rest)
     }
   }
 

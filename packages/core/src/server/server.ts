@@ -4,11 +4,13 @@
  */
 import { CloseCode, type Member } from '@lifeline/protocol'
 import type {
+  CloseInfo,
+  Payload,
   ServerTransport,
   ServerTransportConnection,
   ServerConnectionHandlers as TransportHandlers,
 } from '../transport.js'
-import { ServerConnection } from './connection.js'
+import { ServerConnection, type ServerConnectionHandlers, type ServerConnectionLimits } from './connection.js'
 import { ServerCore, type ServerEvents } from './core.js'
 import { handleFrame, leaveTopic } from './frames.js'
 import { resolveServerOptions, type ServerOptions, type SessionHandle } from './options.js'
@@ -46,8 +48,25 @@ export class LifelineServer {
   private readonly transports: ServerTransport[] = []
   private closing = false
 
+  /** Shared by every connection. */
+  private readonly limits: ServerConnectionLimits
+  private readonly handlers: ServerConnectionHandlers
+
   constructor(options: ServerOptions = {}) {
     this.core = new ServerCore(resolveServerOptions(options))
+    const core = this.core
+    const resolved = core.options
+    this.limits = {
+      maxFrameBytes: resolved.maxFrameBytes,
+      helloTimeoutMs: resolved.helloTimeoutMs,
+      maxBufferedBytes: resolved.maxBufferedBytes,
+      presenceBatchMs: resolved.presenceBatchMs,
+    }
+    this.handlers = {
+      frame: (c, frame) => handleFrame(core, c, frame),
+      closed: (c, info) => core.connectionClosed(c, info),
+      tick: (c, now) => core.tick(c, now),
+    }
     if (this.core.options.generatedKey) {
       this.core.options.logger.warn(
         'no secret configured: mementos are signed with a random key, so no session survives a restart ' +
@@ -183,23 +202,13 @@ export class LifelineServer {
 
   private accept(transport: ServerTransport, connection: ServerTransportConnection): TransportHandlers {
     const core = this.core
-    const options = core.options
     const serverConnection = new ServerConnection(
       connection,
       transport.encoding,
-      options.clock,
-      {
-        maxFrameBytes: options.maxFrameBytes,
-        helloTimeoutMs: options.helloTimeoutMs,
-        maxBufferedBytes: options.maxBufferedBytes,
-        presenceBatchMs: options.presenceBatchMs,
-      },
+      core.options.clock,
+      this.limits,
       core.scheduler,
-      {
-        frame: (c, frame) => handleFrame(core, c, frame),
-        closed: (c, info) => core.connectionClosed(c, info),
-        tick: (c, now) => core.tick(c, now),
-      },
+      this.handlers,
     )
     core.connections.add(serverConnection)
     if (this.closing) {
@@ -210,11 +219,27 @@ export class LifelineServer {
         reconnect: true,
       })
     }
-    return {
-      message: (payload) => serverConnection.receive(payload),
-      close: (info) => serverConnection.transportClosed(info),
-      protocolError: (reason) => serverConnection.transportError(reason),
-    }
+    return new TransportSide(serverConnection)
+  }
+}
+
+/**
+ * What the transport calls, as methods on one small object per connection: closures here would cost
+ * every idle connection a few hundred bytes.
+ */
+class TransportSide implements TransportHandlers {
+  constructor(private readonly connection: ServerConnection) {}
+
+  message(payload: Payload): void {
+    this.connection.receive(payload)
+  }
+
+  close(info: CloseInfo): void {
+    this.connection.transportClosed(info)
+  }
+
+  protocolError(reason: string): void {
+    this.connection.transportError(reason)
   }
 }
 

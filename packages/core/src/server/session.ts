@@ -38,8 +38,8 @@ export class ServerSession {
   appMemento: string | undefined
   expiresAt: number | undefined
   readonly topics = new Set<string>()
-  /** Joins being decided (an async onJoin), counted against maxTopics (LL-TOPIC-8). */
-  readonly joining = new Set<string>()
+  /** Joins being decided (an async onJoin), counted against maxTopics (LL-TOPIC-8); made when needed. */
+  joining: Set<string> | undefined
   readonly graceTimer: Timer
   readonly direct: StreamName
   private readonly streams = new Map<StreamName, StreamState>()
@@ -50,7 +50,8 @@ export class ServerSession {
     readonly subject: string,
     readonly meta: unknown,
     clock: Clock,
-    readonly handle: (session: ServerSession) => SessionHandle,
+    /** Makes the app's handle (the server core; shared, so no closure per session). */
+    private readonly handles: { handle(session: ServerSession): SessionHandle },
   ) {
     this.graceTimer = new Timer(clock)
     this.direct = directStream(sid)
@@ -59,7 +60,7 @@ export class ServerSession {
 
   private handleCache: SessionHandle | undefined
   get app(): SessionHandle {
-    this.handleCache ??= this.handle(this)
+    this.handleCache ??= this.handles.handle(this)
     return this.handleCache
   }
 

@@ -1,7 +1,12 @@
 /** One accepted `ws` socket as the core's ServerTransportConnection. */
 import { Buffer } from 'node:buffer'
 import type { IncomingMessage } from 'node:http'
-import type { ConnectionInfo, ServerConnectionHandlers, ServerTransportConnection } from '@lifeline/core'
+import type {
+  ConnectionInfo,
+  Payload,
+  ServerConnectionHandlers,
+  ServerTransportConnection,
+} from '@lifeline/core'
 import WebSocket from 'ws'
 
 /** RFC 6455 lets an application close with 1000 or 3000-4999 only; anything else is reported as 1011. */
@@ -26,34 +31,54 @@ export function connectionInfo(req: IncomingMessage): ConnectionInfo {
   }
 }
 
+/** The socket as the core sees it: methods on one object, no closures per connection. */
+class WsConnection implements ServerTransportConnection {
+  constructor(
+    readonly info: ConnectionInfo,
+    private readonly socket: WebSocket,
+  ) {}
+
+  send(payload: Payload): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return
+    this.socket.send(typeof payload === 'string' ? payload : JSON.stringify(payload))
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(closeCode(code), closeReason(reason))
+  }
+
+  bufferedBytes(): number {
+    return this.socket.bufferedAmount
+  }
+
+  terminate(): void {
+    this.socket.terminate()
+  }
+}
+
+/** An error event is always followed by 'close', which is what the core needs. */
+const ignore = (): void => {}
+
 /**
  * Wires a socket to the core: text messages in, binary ones refused (LL-WS-1), and exactly one close,
  * however the socket ends (a close frame, a failed link, ws refusing an oversized message with 1009).
+ * The socket leaves `sockets` when it closes.
  */
 export function adopt(
   socket: WebSocket,
   info: ConnectionInfo,
   accept: (connection: ServerTransportConnection) => ServerConnectionHandlers,
-  closed: () => void,
+  sockets: Set<WebSocket>,
 ): void {
-  const handlers = accept({
-    info,
-    send: (payload) => {
-      if (socket.readyState !== WebSocket.OPEN) return
-      socket.send(typeof payload === 'string' ? payload : JSON.stringify(payload))
-    },
-    close: (code, reason) => socket.close(closeCode(code), closeReason(reason)),
-    bufferedBytes: () => socket.bufferedAmount,
-    terminate: () => socket.terminate(),
-  })
+  const handlers = accept(new WsConnection(info, socket))
   socket.on('message', (data, isBinary) => {
     if (isBinary)
       handlers.protocolError('binary messages are not part of the protocol') // LL-WS-1
     else handlers.message(data.toString())
   })
-  socket.on('error', () => {}) // always followed by 'close', which is what the core needs
+  socket.on('error', ignore)
   socket.once('close', (code, reason) => {
-    closed()
+    sockets.delete(socket)
     // ws reports 1006 when no close frame arrived: the link failed.
     handlers.close({ code, reason: reason.toString(), clean: code !== 1006 })
   })
