@@ -26,6 +26,7 @@ export class DuplicatingStore extends MemoryStore {
       covered: true,
       entries: [...read.entries.slice(0, first + 1), ...read.entries.slice(first).map(shift)],
       lastSeq: read.lastSeq + 1,
+      epoch: read.epoch,
     }
   }
 }

@@ -101,7 +101,7 @@ class LifelineClient:
         self._am: Optional[str] = storage.get("am")
         self._amv: Any = storage.get("amv")  # its readable value (LL-APPM-5)
         self._topic_amv: dict[str, Any] = dict(storage.get("topicMementos") or {})  # LL-APPM-7
-        self._cursors = Cursors(storage.get("direct", 0), storage.get("topics"))
+        self._cursors = Cursors(storage.get("direct", 0), storage.get("topics"), storage.get("epochs"))
         self._topics: dict[str, Topic] = {t: Topic() for t in self._cursors.topics}
         self._leaving: set[str] = set()
         self._join_waiters: dict[str, list[Future]] = {}  # join() futures, settled on joined / join_error
@@ -188,6 +188,7 @@ class LifelineClient:
                 "topicMementos": dict(self._topic_amv),
                 "direct": self._cursors.direct,
                 "topics": dict(self._cursors.topics),
+                "epochs": dict(self._cursors.epochs),
             }
         )
 
@@ -312,6 +313,9 @@ class LifelineClient:
             resume: dict[str, Any] = {"memento": self._memento, "seq": self._cursors.direct}
             if self._cursors.topics:
                 resume["topics"] = dict(self._cursors.topics)
+                epochs = {t: e for t, e in self._cursors.epochs.items() if t in self._cursors.topics}
+                if epochs:
+                    resume["epochs"] = epochs  # LL-EPOCH-2: each cursor names its incarnation
             hello["resume"] = resume
         if self._am is not None:
             hello["am"] = self._am
@@ -429,6 +433,12 @@ class LifelineClient:
         self._hb = w["heartbeatMs"] / 1000
         self._hb_timeout = w["heartbeatTimeoutMs"] / 1000
         self._max_frame = w["limits"]["maxFrameBytes"]
+        # LL-RESUME-12: a stream that did not recover continues where the server says, even lower.
+        lost = w.get("lost", {})
+        if "seq" in lost:
+            self._cursors.direct = lost["seq"]
+        for topic, cursor in lost.get("topics", {}).items():
+            self._cursors.place(topic, cursor["seq"], cursor["epoch"])
 
         if self._asked_resume:  # LL-RESUME-7: tell the app before any entry is delivered
             info: dict[str, Any] = {"resumed": w["resumed"], "recovered": w["recovered"]}
@@ -436,13 +446,16 @@ class LifelineClient:
                 info["reason"] = w["reason"]
             if self._amv is not None:
                 info["appMemento"] = self._amv  # LL-APPM-3: the value, not the token
+            if not w["recovered"]:  # LL-RESUME-7: name the streams that lost entries
+                info["direct"] = not w["resumed"] or "seq" in lost
+                info["topics"] = sorted(lost.get("topics", {}))
             self._emit("recovered", **info)
         self._set_status("open")
 
         server_topics = set(w["topics"])
         if w["resumed"]:
             # LL-RESUME-5: settle what the server processed, resend the rest as they were
-            settled, resend = self._outbox.resumed(w["ackedSeq"])
+            settled, resend = self._outbox.resumed(w["ackedSeq"], w.get("receivedSeq", w["ackedSeq"]))
             for p in settled:
                 self._settle(p, "acked")
             for p in resend:
@@ -475,6 +488,9 @@ class LifelineClient:
         frame: dict[str, Any] = {"type": "join", "topic": topic}
         if from_seq is not None:
             frame["from"] = from_seq
+            epoch = self._cursors.epochs.get(topic)
+            if epoch is not None:
+                frame["epoch"] = epoch  # LL-EPOCH-2: never read against another incarnation
         self._write(frame)
 
     def _on_joined(self, f: dict[str, Any]) -> None:
@@ -486,7 +502,8 @@ class LifelineClient:
         st.members = {m["sid"]: m for m in f["members"]}
         st.members_seq = f.get("membersSeq", f["seq"])  # LL-PRESENCE-3
         st.presence = f.get("presence", True) is not False  # LL-PRESENCE-6
-        self._cursors.set(topic, f["seq"])  # LL-TOPIC-2: even when below the cursor we had
+        # LL-TOPIC-2, LL-EPOCH-2: even when below the cursor we had, with its incarnation
+        self._cursors.place(topic, f["seq"], f.get("epoch"))
         if "amv" in f:
             self._topic_amv[topic] = f["amv"]  # LL-APPM-8: as of joined.seq
         extra: dict[str, Any] = {"recovered": f["recovered"]} if "recovered" in f else {}

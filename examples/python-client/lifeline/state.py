@@ -15,9 +15,16 @@ Stream = Optional[str]  # None: the direct stream; otherwise a topic name
 class Cursors:
     """Per stream, the highest seq delivered to the application (PROTOCOL.md section 9)."""
 
-    def __init__(self, direct: int = 0, topics: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        direct: int = 0,
+        topics: dict[str, int] | None = None,
+        epochs: dict[str, str] | None = None,
+    ) -> None:
         self.direct = direct
         self.topics: dict[str, int] = dict(topics or {})
+        # LL-EPOCH-2: the incarnation each topic cursor belongs to, sent back with it.
+        self.epochs: dict[str, str] = dict(epochs or {})
 
     def get(self, stream: Stream) -> int:
         return self.direct if stream is None else self.topics.get(stream, 0)
@@ -27,6 +34,15 @@ class Cursors:
             self.direct = seq
         else:
             self.topics[stream] = seq
+
+    def place(self, stream: Stream, seq: int, epoch: Optional[str]) -> None:
+        """Puts a cursor where the server says (joined, welcome.lost), in that incarnation."""
+        self.set(stream, seq)
+        if stream is not None:
+            if epoch is None:
+                self.epochs.pop(stream, None)
+            else:
+                self.epochs[stream] = epoch
 
     def accept(self, stream: Stream, seq: int) -> bool:
         """LL-SEQ-3: True (and advance) when `seq` is new; False for a duplicate to drop.
@@ -38,6 +54,7 @@ class Cursors:
 
     def forget(self, topic: str) -> None:
         self.topics.pop(topic, None)
+        self.epochs.pop(topic, None)
 
 
 class AckBatcher:
@@ -125,11 +142,12 @@ class Outbox:
                 return self.items.pop(i)
         return None
 
-    def resumed(self, acked_seq: int) -> tuple[list[PendingSend], list[PendingSend]]:
+    def resumed(self, acked_seq: int, received_seq: int) -> tuple[list[PendingSend], list[PendingSend]]:
         """LL-RESUME-5: settle sends up to welcome.ackedSeq; return (settled, to resend as they were).
-        Sends never written keep no seq; `unsent()` numbers them after the resent ones."""
+        Sends never written keep no seq; `unsent()` numbers them after the resent ones, and after
+        every seq the server received (LL-SEND-8), so no seq ever names two messages."""
         done = self.acked(acked_seq)
-        self.next_seq = max(self.next_seq, acked_seq + 1)
+        self.next_seq = max(self.next_seq, acked_seq + 1, received_seq + 1)
         return done, [p for p in self.items if p.seq is not None]
 
     def new_session(self) -> None:

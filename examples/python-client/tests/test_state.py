@@ -80,7 +80,7 @@ class OutboxTests(unittest.TestCase):
         o = outbox_with("a", "b", "c")
         o.unsent()
         o.add(PendingSend("id4", "d"))  # queued while offline: no seq yet
-        done, resend = o.resumed(acked_seq=1)
+        done, resend = o.resumed(acked_seq=1, received_seq=1)
         self.assertEqual([p.data for p in done], ["a"])
         self.assertEqual([(p.seq, p.id) for p in resend], [(2, "id2"), (3, "id3")])
         self.assertEqual([(p.seq, p.id) for p in o.unsent()], [(4, "id4")])  # after the resent ones

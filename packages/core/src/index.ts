@@ -13,6 +13,7 @@ export {
 export type {
   ClientEvents,
   ClientStatus,
+  GapEvent,
   InboundMessage,
   JoinedEvent,
   PresenceChange,

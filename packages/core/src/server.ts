@@ -21,11 +21,13 @@ export {
 } from './server/server.js'
 export {
   type Bus,
+  type DedupInfo,
   directStream,
   type EntryFrame,
   type SessionRecord,
   type SessionStore,
   type StreamEntry,
+  type StreamHead,
   type StreamName,
   type StreamRead,
   topicStream,

@@ -54,7 +54,7 @@ describe('topic app mementos', () => {
     }
     // One value per topic in the store; no session's direct stream got anything.
     expect(store.lastAppMemento('t:room')).toEqual({ seq: expect.any(Number), value: { lastId: 7 } })
-    for (const client of members) expect(store.lastSeqNow(`d:${client.sid}`)).toBe(0)
+    for (const client of members) expect(store.headNow(`d:${client.sid}`).lastSeq).toBe(0)
     for (const client of members) client.close()
   })
 
@@ -115,7 +115,13 @@ describe('topic app mementos', () => {
     const joined = (wire.get('b') ?? []).find((frame) => frame.type === 'joined')
     expect(joined).toMatchObject({ topic: 'room', amv: { lastId: 2 } })
     expect(events).toEqual([
-      { topic: 'room', recovered: undefined, presence: true, appMemento: { lastId: 2 } },
+      {
+        topic: 'room',
+        recovered: undefined,
+        presence: true,
+        seq: expect.any(Number),
+        appMemento: { lastId: 2 },
+      },
     ])
     // A topic that never had one: no amv.
     await late.join('quiet')
@@ -144,7 +150,7 @@ describe('topic app mementos', () => {
     transport.refusing = false
     await w.advance(200)
     expect(joinedEvents).toEqual([
-      { topic: 'room', recovered: false, presence: true, appMemento: { lastId: 6 } },
+      { topic: 'room', recovered: false, presence: true, seq: expect.any(Number), appMemento: { lastId: 6 } },
     ])
     // The app had { lastId: 1 } and now { lastId: 6 }: what it missed lies between, in its own storage.
     const joined = (wire.get('c1') ?? []).filter((frame) => frame.type === 'joined').at(-1)

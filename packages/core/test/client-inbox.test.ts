@@ -103,7 +103,7 @@ describe('Inbox: topics and sessions (LL-TOPIC-2, LL-TOPIC-4, LL-RESUME-1, LL-RE
   it('LL-TOPIC-2: setCursor moves a topic cursor, even backwards, so new entries are not dropped', () => {
     const inbox = new Inbox(32)
     deliver(inbox, 'room', 50)
-    inbox.setCursor('room', 20)
+    inbox.setCursor('room', 20, 'e1')
     expect(inbox.cursor('room')).toBe(20)
     expect(inbox.accepts('room', 21)).toBe(true)
   })
@@ -116,7 +116,7 @@ describe('Inbox: topics and sessions (LL-TOPIC-2, LL-TOPIC-4, LL-RESUME-1, LL-RE
     expect(inbox.cursor('room')).toBe(0)
     expect(inbox.takeAcks()).toEqual([{ type: 'ack', seq: 1 }])
     inbox.forget('never-seen')
-    expect(inbox.snapshot()).toEqual({ '': 1 })
+    expect(inbox.snapshot()).toEqual({ cursors: { '': 1 }, epochs: {} })
   })
 
   it('LL-RESUME-6: newSession resets the direct cursor, keeps topic cursors for join.from, drops pending acks', () => {
@@ -135,14 +135,16 @@ describe('Inbox: topics and sessions (LL-TOPIC-2, LL-TOPIC-4, LL-RESUME-1, LL-RE
 
   it('LL-RESUME-1: resumeCursors gives the direct cursor and the cursor of each listed topic that has one', () => {
     const inbox = new Inbox(32)
-    expect(inbox.resumeCursors([])).toEqual({ seq: 0, topics: {} })
+    expect(inbox.resumeCursors([])).toEqual({ seq: 0, topics: {}, epochs: {} })
     deliver(inbox, DIRECT, 3)
     deliver(inbox, 'room:1', 42)
     deliver(inbox, 'room:2', 7)
-    expect(inbox.resumeCursors(['room:1', 'fresh'])).toEqual({ seq: 3, topics: { 'room:1': 42 } })
+    inbox.setCursor('room:2', 7, 'e2')
+    expect(inbox.resumeCursors(['room:1', 'fresh'])).toEqual({ seq: 3, topics: { 'room:1': 42 }, epochs: {} })
     expect(inbox.resumeCursors(new Set(['room:2', 'room:1']))).toEqual({
       seq: 3,
       topics: { 'room:2': 7, 'room:1': 42 },
+      epochs: { 'room:2': 'e2' },
     })
   })
 
@@ -151,22 +153,22 @@ describe('Inbox: topics and sessions (LL-TOPIC-2, LL-TOPIC-4, LL-RESUME-1, LL-RE
     deliver(inbox, DIRECT, 12)
     deliver(inbox, 'room', 99)
     const snapshot = inbox.snapshot()
-    expect(snapshot).toEqual({ '': 12, room: 99 })
+    expect(snapshot.cursors).toEqual({ '': 12, room: 99 })
     const restored = new Inbox(32)
-    restored.restore(JSON.parse(JSON.stringify(snapshot)) as Record<string, number>)
+    restored.restore(JSON.parse(JSON.stringify(snapshot.cursors)) as Record<string, number>, undefined)
     expect(restored.cursor(DIRECT)).toBe(12)
     expect(restored.cursor('room')).toBe(99)
     expect(restored.accepts('room', 99)).toBe(false)
     expect(restored.hasUnacked).toBe(false)
     // The snapshot is a copy: later deliveries do not change it.
     deliver(inbox, DIRECT, 13)
-    expect(snapshot).toEqual({ '': 12, room: 99 })
+    expect(snapshot.cursors).toEqual({ '': 12, room: 99 })
   })
 
   it('LL-RESUME-1: restore merges into existing cursors', () => {
     const inbox = new Inbox(32)
     deliver(inbox, 'a', 1)
-    inbox.restore({ b: 4 })
-    expect(inbox.snapshot()).toEqual({ a: 1, b: 4 })
+    inbox.restore({ b: 4 }, { b: 'e2' })
+    expect(inbox.snapshot()).toEqual({ cursors: { a: 1, b: 4 }, epochs: { b: 'e2' } })
   })
 })

@@ -1018,7 +1018,7 @@ describe('LifelineClient: a new session after the grace period', () => {
     const status = client.status
     expect(status).toMatchObject({ type: 'open', resumed: false, recovered: false })
     expect(status.type === 'open' ? status.sid : sid).not.toBe(sid)
-    expect(unrecovered).toEqual([{ reason: 'expired', appMemento: { last: 812 } }])
+    expect(unrecovered).toEqual([{ reason: 'expired', appMemento: { last: 812 }, direct: true, topics: [] }])
     expect(events).toEqual([
       'session:false:false',
       'message:{"doc":812}',
@@ -1079,8 +1079,8 @@ describe('LifelineClient: a new session after the grace period', () => {
     expect(offered).toEqual([['a', 'b', 'c']])
     const rejoins = wire.sent('c1', 'join').slice(joinsBefore)
     expect(rejoins).toEqual([
-      { type: 'join', topic: 'a', from: 2 },
-      { type: 'join', topic: 'c', from: 1 },
+      { type: 'join', topic: 'a', from: 2, epoch: expect.any(String) },
+      { type: 'join', topic: 'c', from: 1, epoch: expect.any(String) },
     ])
     expect(client.joinedTopics).toEqual(['a', 'c'])
     expect([...(w.server.session(client.sid ?? '')?.topics ?? [])].sort()).toEqual(['a', 'c'])
@@ -1129,7 +1129,7 @@ describe('LifelineClient: topics', () => {
     await expect(secret).rejects.toMatchObject({ topic: 'secret', code: 4301 })
     await room
     expect(joinErrors).toEqual([{ topic: 'secret', code: 4301, reason: 'join denied' }])
-    expect(joined).toEqual([{ topic: 'room', recovered: undefined, presence: true }])
+    expect(joined).toEqual([{ topic: 'room', recovered: undefined, presence: true, seq: 0 }])
     expect(client.joinedTopics).toEqual(['room'])
     client.close()
   })

@@ -60,22 +60,6 @@ describe('server handshake', () => {
     expect(c.last('bye')).toMatchObject({ code: CloseCode.PROTOCOL_ERROR, reconnect: false })
   })
 
-  it('LL-HELLO-1: a frame sent while the hello is being authenticated is a protocol error', async () => {
-    let release: (() => void) | undefined
-    const w = await world({
-      authenticate: () => new Promise((resolve) => (release = () => resolve({ subject: 'a' }))),
-    })
-    const c = rawClient(w.network, 'c')
-    await settle()
-    c.send(hello())
-    c.send({ type: 'ping' })
-    await settle()
-    release?.()
-    await settle()
-    expect(c.last('bye')?.code).toBe(CloseCode.PROTOCOL_ERROR)
-    expect(c.last('welcome')).toBeUndefined()
-  })
-
   it('LL-HELLO-3: no hello within the hello timeout closes with 4103', async () => {
     const w = await world({ helloTimeoutMs: 1000 })
     const c = rawClient(w.network, 'c')

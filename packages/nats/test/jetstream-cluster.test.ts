@@ -15,10 +15,11 @@ const record = (sid: string): SessionRecord => ({
   subject: 'alice',
   meta: undefined,
   generation: 1,
-  confirmed: true,
+  proven: 1,
   processedSeq: 1,
+  receivedSeq: 1,
   directAcked: 0,
-  topics: { room: 0 },
+  topics: { room: { seq: 0, epoch: undefined } },
   appMemento: undefined,
   expiresAt: undefined,
 })
@@ -80,7 +81,7 @@ describe('JetStream store on a NATS cluster', () => {
     await nats.restart()
     await waitFor(() => !nc.isClosed() && nc.info !== undefined, { what: 'the reconnect' })
     expect(await eventually(() => store.getSession('s_file'))).toEqual(record('s_file'))
-    expect(await eventually(() => store.lastSeq('t:room'))).toBe(5)
+    expect((await eventually(() => store.head('t:room'))).lastSeq).toBe(5)
     expect((await eventually(() => store.append('t:room', frame(6)))).seq).toBe(6)
   })
 })

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { TSchema } from '@sinclair/typebox'
 import { CloseCode, closeCodeAction } from '../src/close-codes.js'
+import { MAX_BATCH_FRAMES } from '../src/limits.js'
 import { ClientFrames } from '../src/schemas/client.js'
 import { SCHEMA_BASE } from '../src/schemas/common.js'
 import { ServerFrames } from '../src/schemas/server.js'
@@ -40,6 +41,20 @@ function unionSchema(name: string, description: string, frames: Record<string, T
   }
 }
 
+/** A transport message (LL-WS-2, LL-NATS-2): one frame, or a batch of 1 to MAX_BATCH_FRAMES frames. */
+function messageSchema(name: string, frame: string, who: string) {
+  return {
+    $schema: DRAFT,
+    $id: `${SCHEMA_BASE}${name}.json`,
+    title: name,
+    description: `One transport message ${who} sends (LL-WS-2): a frame, or a batch of frames handled in array order.`,
+    oneOf: [
+      { $ref: `${frame}.json` },
+      { type: 'array', minItems: 1, maxItems: MAX_BATCH_FRAMES, items: { $ref: `${frame}.json` } },
+    ],
+  }
+}
+
 function renderSchemas(files: Map<string, string>) {
   for (const schema of frameSchemas()) {
     const { $id, title, description, ...rest } = schema
@@ -60,6 +75,11 @@ function renderSchemas(files: Map<string, string>) {
       unionSchema('ServerFrame', `Any frame a server sends (protocol v${PROTOCOL_VERSION}).`, ServerFrames),
     ),
   )
+}
+
+function renderMessageSchemas(files: Map<string, string>) {
+  files.set('spec/schema/ClientMessage.json', json(messageSchema('ClientMessage', 'ClientFrame', 'a client')))
+  files.set('spec/schema/ServerMessage.json', json(messageSchema('ServerMessage', 'ServerFrame', 'a server')))
 }
 
 function renderVectorSchemas(files: Map<string, string>) {
@@ -168,6 +188,7 @@ function renderRules(files: Map<string, string>) {
 export function render(): Map<string, string> {
   const files = new Map<string, string>()
   renderSchemas(files)
+  renderMessageSchemas(files)
   renderCodes(files)
   renderVectorSchemas(files)
   renderValidators(files)

@@ -20,6 +20,8 @@ export const CloseCode = {
   SESSION_REPLACED: 4006,
   /** The session ended at the client's request (answer to a client bye). */
   SESSION_ENDED: 4007,
+  /** Authentication gave a subject the protocol cannot carry (LL-AUTH-6). */
+  INVALID_SUBJECT: 4008,
   /** Unexpected server failure. */
   INTERNAL_ERROR: 4100,
   /** The server is at capacity. */

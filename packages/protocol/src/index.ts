@@ -23,6 +23,7 @@ export type {
   Joined,
   Leave,
   Limits,
+  LostStreams,
   Member,
   MementoUpdate,
   Msg,
@@ -48,5 +49,6 @@ export {
   MAX_MEMENTO_LENGTH,
   MAX_MESSAGE_ID_LENGTH,
   MAX_RESUME_TOPICS,
+  MAX_SUBJECT_BYTES,
 } from './limits.js'
 export { PROTOCOL_VERSION, SUPPORTED_VERSIONS } from './version.js'

@@ -9,3 +9,5 @@ export const MAX_MEMENTO_LENGTH = 1024
 export const MAX_APP_MEMENTO_LENGTH = 4096
 export const MAX_MESSAGE_ID_LENGTH = 128
 export const MAX_RESUME_TOPICS = 1000
+/** Longest subject in UTF-8 bytes, so every memento can carry it (LL-AUTH-6). */
+export const MAX_SUBJECT_BYTES = 256

@@ -20,6 +20,7 @@ export {
   JoinError,
   Joined,
   Limits,
+  LostStreams,
   Member,
   MemberState,
   MementoUpdate,

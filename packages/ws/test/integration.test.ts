@@ -190,7 +190,9 @@ describe('ws integration: LifelineServer and LifelineClient over real sockets', 
     await waitFor(() => resumedAgain(alice.client), { what: 'a new session' })
     expect(alice.client.status).toMatchObject({ type: 'open', resumed: false, recovered: false })
     expect(alice.client.sid).not.toBe(sid)
-    expect(alice.unrecovered).toEqual([{ reason: 'expired', appMemento: { lastAnnotation: 812 } }])
+    expect(alice.unrecovered).toEqual([
+      { reason: 'expired', appMemento: { lastAnnotation: 812 }, direct: true, topics: [] },
+    ])
     await waitFor(() => recovered.length === 1, { what: 'the recover hook' })
     expect(recovered[0]).toMatchObject({ reason: 'expired', appMemento: { lastAnnotation: 812 } })
     expect(recovered[0]?.session.sid).toBe(alice.client.sid)

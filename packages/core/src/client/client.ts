@@ -69,8 +69,12 @@ export class LifelineClient extends Emitter<ClientEvents> {
         if (this.state.status === 'open') this.connection?.send(frame)
       },
       {
-        joined: (topic, recovered, presence) =>
-          this.emit('joined', { topic, recovered, presence, appMemento: this.inbox.appMemento(topic) }),
+        joined: (topic, recovered, presence, seq) => {
+          const appMemento = this.inbox.appMemento(topic)
+          this.emit('joined', { topic, recovered, presence, seq, appMemento })
+          // LL-TOPIC-2: a join that did not recover lost entries of that topic.
+          if (recovered === false) this.emit('gap', { topic, reason: 'overflow', seq })
+        },
         joinError: (topic, code, reason) => this.emit('joinError', { topic, code, reason }),
         unjoined: (topic, code, reason) => this.emit('unjoined', { topic, code, reason }),
         error: (error) => this.emit('error', error),
@@ -155,7 +159,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
     this.memento = stored?.memento
     this.appMementoToken = stored?.appMemento
     this.appMementoValue = stored?.appMementoValue
-    if (stored?.cursors !== undefined) this.inbox.restore(stored.cursors)
+    if (stored?.cursors !== undefined) this.inbox.restore(stored.cursors, stored.epochs)
     if (stored?.topicMementos !== undefined) this.inbox.restoreMementos(stored.topicMementos)
     const environment = this.options.environment
     this.stopEnvironment = environment.subscribe({
@@ -447,14 +451,22 @@ export class LifelineClient extends Emitter<ClientEvents> {
     this.outbox.discardQueued((message) =>
       tooLarge(message.json, message.id, message.topic, this.maxFrameBytes),
     )
-    if (frame.resumed)
-      this.outbox.resumed(frame.ackedSeq) // LL-RESUME-5
-    else {
+    if (frame.resumed) {
+      // LL-RESUME-5, LL-SEND-8: settle what was processed; never reuse a seq the server received.
+      this.outbox.resumed(frame.ackedSeq, frame.receivedSeq ?? frame.ackedSeq)
+    } else {
       this.outbox.newSession() // LL-RESUME-6
       this.inbox.newSession()
     }
     this.welcomed = true
     this.picker.opened(this.transportIndex)
+    // LL-RESUME-12: streams that did not recover continue from where the server says, before any entry.
+    const lost = frame.lost
+    if (lost?.seq !== undefined) this.inbox.setCursor(DIRECT, lost.seq, undefined)
+    const lostTopics = Object.entries(lost?.topics ?? {})
+    for (const [topic, cursor] of lostTopics) this.inbox.setCursor(topic, cursor.seq, cursor.epoch)
+    // LL-MEMENTO-8: stored before any frame of this connection can prove it.
+    this.persist()
     this.session = {
       sid: frame.sid,
       resumed: frame.resumed,
@@ -469,13 +481,17 @@ export class LifelineClient extends Emitter<ClientEvents> {
     this.dispatch({ type: 'welcome' })
     this.emit('session', this.session)
     if (this.resumeAsked && !frame.recovered) {
-      // LL-RESUME-7: before any entry of this connection is delivered.
-      this.emit('unrecovered', { reason: frame.reason ?? 'overflow', appMemento: this.appMementoValue })
+      // LL-RESUME-7: before any entry of this connection is delivered, naming the streams.
+      const reason = frame.reason ?? 'overflow'
+      const direct = !frame.resumed || lost?.seq !== undefined
+      const topics = lostTopics.map(([topic]) => topic)
+      this.emit('unrecovered', { reason, appMemento: this.appMementoValue, direct, topics })
+      if (direct) this.emit('gap', { topic: undefined, reason, seq: lost?.seq ?? 0 })
+      for (const [topic, cursor] of lostTopics) this.emit('gap', { topic, reason, seq: cursor.seq })
     }
     this.emit('pending', this.outbox.size)
     this.topics.restore(frame, this.options.rejoin) // LL-TOPIC-5, LL-TOPIC-6
     this.flushOutbox()
-    this.persist()
   }
 
   private delivered(stream: string, seq: number): void {
@@ -520,7 +536,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
       ...(this.appMementoToken === undefined
         ? {}
         : { appMemento: this.appMementoToken, appMementoValue: this.appMementoValue }),
-      cursors: this.inbox.snapshot(),
+      ...this.inbox.snapshot(),
       ...(topicMementos === undefined ? {} : { topicMementos }),
     })
   }

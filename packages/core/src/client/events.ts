@@ -59,6 +59,10 @@ export interface UnrecoveredEvent {
    * with its `joined` event, and from `client.appMemento(topic)`.
    */
   readonly appMemento: unknown
+  /** True when the direct stream lost entries (always, for a new session). */
+  readonly direct: boolean
+  /** Topics that lost entries in this resume; in a new session each topic's join reports its own. */
+  readonly topics: readonly string[]
 }
 
 /** A join confirmed: first, again after a reconnect, or restored (LL-TOPIC-1, LL-TOPIC-2). */
@@ -73,6 +77,20 @@ export interface JoinedEvent {
    * the app loads its history up to there; with `recovered: false`, compare it with the value you had.
    */
   readonly appMemento: unknown
+  /** Entries of this join's incarnation after this seq follow (LL-TOPIC-2). */
+  readonly seq: number
+}
+
+/**
+ * Entries of one stream may be missing before the next one delivered: resync that stream from your
+ * own storage (LL-RESUME-12, LL-TOPIC-2). Emitted once per stream and loss, after `unrecovered`.
+ */
+export interface GapEvent {
+  /** The topic, or undefined for the direct stream. */
+  readonly topic: string | undefined
+  readonly reason: UnrecoveredReason
+  /** Entries after this seq follow. */
+  readonly seq: number
 }
 
 export interface ClientEvents extends Record<string, unknown> {
@@ -81,6 +99,7 @@ export interface ClientEvents extends Record<string, unknown> {
   presence: PresenceChange
   session: SessionEvent
   unrecovered: UnrecoveredEvent
+  gap: GapEvent
   joined: JoinedEvent
   joinError: { readonly topic: string; readonly code: number; readonly reason: string }
   unjoined: { readonly topic: string; readonly code: number | undefined; readonly reason: string | undefined }

@@ -17,6 +17,8 @@ export class Inbox {
   private readonly cursors = new Map<string, number>()
   /** Per topic, its app memento as of the cursor (LL-APPM-7): kept, stored and forgotten with it. */
   private readonly mementos = new Map<string, unknown>()
+  /** The incarnation of each topic cursor (LL-EPOCH-2); the direct stream's is the session. */
+  private readonly epochs = new Map<string, string>()
   /** Per stream with deliveries not yet acked: the seq to ack and how many entries wait for it. */
   private readonly unacked = new Map<string, { seq: number; count: number }>()
   private unackedCount = 0
@@ -60,9 +62,18 @@ export class Inbox {
     return acks
   }
 
-  /** Sets a stream's cursor (a join's starting point, LL-TOPIC-2), even below the current one. */
-  setCursor(stream: string, seq: number): void {
+  /**
+   * Sets a stream's cursor (a join's starting point, LL-TOPIC-2, or a lost stream's new one,
+   * LL-RESUME-12), even below the current one, with its incarnation.
+   */
+  setCursor(stream: string, seq: number, epoch: string | undefined): void {
     this.cursors.set(stream, seq)
+    if (epoch === undefined) this.epochs.delete(stream)
+    else this.epochs.set(stream, epoch)
+  }
+
+  epoch(stream: string): string | undefined {
+    return this.epochs.get(stream)
   }
 
   /** The topic's app memento, from a delivered msg or a joined (LL-APPM-7, LL-APPM-8). */
@@ -77,6 +88,7 @@ export class Inbox {
   forget(stream: string): void {
     this.cursors.delete(stream)
     this.mementos.delete(stream)
+    this.epochs.delete(stream)
     const waiting = this.unacked.get(stream)
     if (waiting === undefined) return
     this.unacked.delete(stream)
@@ -90,23 +102,35 @@ export class Inbox {
     this.unackedCount = 0
   }
 
-  /** Cursors for hello.resume (LL-RESUME-1). */
-  resumeCursors(topics: Iterable<string>): { seq: number; topics: Record<string, number> } {
+  /** Cursors for hello.resume, each with its incarnation (LL-RESUME-1, LL-EPOCH-2). */
+  resumeCursors(topics: Iterable<string>): {
+    seq: number
+    topics: Record<string, number>
+    epochs: Record<string, string>
+  } {
     const byTopic: Record<string, number> = {}
+    const epochs: Record<string, string> = {}
     for (const topic of topics) {
       const cursor = this.cursors.get(topic)
-      if (cursor !== undefined) byTopic[topic] = cursor
+      if (cursor === undefined) continue
+      byTopic[topic] = cursor
+      const epoch = this.epochs.get(topic)
+      if (epoch !== undefined) epochs[topic] = epoch
     }
-    return { seq: this.cursor(DIRECT), topics: byTopic }
+    return { seq: this.cursor(DIRECT), topics: byTopic, epochs }
   }
 
   /** Snapshot for storage, so a reload resumes where the app was. */
-  snapshot(): Record<string, number> {
-    return Object.fromEntries(this.cursors)
+  snapshot(): { cursors: Record<string, number>; epochs: Record<string, string> } {
+    return { cursors: Object.fromEntries(this.cursors), epochs: Object.fromEntries(this.epochs) }
   }
 
-  restore(cursors: Readonly<Record<string, number>>): void {
+  restore(
+    cursors: Readonly<Record<string, number>>,
+    epochs: Readonly<Record<string, string>> | undefined,
+  ): void {
     for (const [stream, seq] of Object.entries(cursors)) this.cursors.set(stream, seq)
+    for (const [stream, epoch] of Object.entries(epochs ?? {})) this.epochs.set(stream, epoch)
   }
 
   /** The topics' app mementos for storage, next to the cursors. */

@@ -121,10 +121,14 @@ export class Outbox {
     this.inFlight = 0
   }
 
-  /** A resume: settle what the server processed, keep seqs of the rest (LL-RESUME-5). */
-  resumed(ackedSeq: number): void {
+  /**
+   * A resume: settle what the server processed, keep seqs of the rest (LL-RESUME-5), and number new
+   * sends after every seq the server received, even ones this outbox no longer knows (LL-SEND-8).
+   */
+  resumed(ackedSeq: number, receivedSeq: number): void {
     this.inFlight = 0
     this.ack(ackedSeq)
+    this.nextSeq = Math.max(this.nextSeq, receivedSeq + 1)
   }
 
   /** A new session: renumber everything from 1 in the original order, keeping ids (LL-RESUME-6). */

@@ -13,6 +13,8 @@ export interface StoredSession {
   readonly topicMementos?: Readonly<Record<string, unknown>>
   /** Cursor per stream; the direct stream's key is the empty string. */
   readonly cursors?: Readonly<Record<string, number>>
+  /** The incarnation of each topic cursor (LL-EPOCH-2). */
+  readonly epochs?: Readonly<Record<string, string>>
 }
 
 export interface SessionStorage {

@@ -8,7 +8,8 @@ import type { Inbox } from './inbox.js'
 import { type MemberInfo, Topics } from './topics.js'
 
 export interface TopicSyncEvents {
-  joined(topic: string, recovered: boolean | undefined, presence: boolean): void
+  /** `recovered: false` also means entries of the topic were lost (LL-TOPIC-2). */
+  joined(topic: string, recovered: boolean | undefined, presence: boolean, seq: number): void
   joinError(topic: string, code: number, reason: string): void
   unjoined(topic: string, code: number | undefined, reason: string | undefined): void
   error(error: Error): void
@@ -61,9 +62,10 @@ export class TopicSync {
     this.joinsSent.delete(frame.topic)
     // Left while the server decided the join: leave again, or the session stays a member.
     if (!this.topics.joined(frame)) return this.sendLeave(frame.topic)
-    this.inbox.setCursor(frame.topic, frame.seq) // LL-TOPIC-2: entries after seq follow
+    // LL-TOPIC-2, LL-EPOCH-2: entries of this incarnation after seq follow.
+    this.inbox.setCursor(frame.topic, frame.seq, frame.epoch)
     if (frame.amv !== undefined) this.inbox.setAppMemento(frame.topic, frame.amv) // LL-APPM-8
-    this.events.joined(frame.topic, frame.recovered, frame.presence !== false) // LL-PRESENCE-6
+    this.events.joined(frame.topic, frame.recovered, frame.presence !== false, frame.seq) // LL-PRESENCE-6
   }
 
   joinError(frame: JoinError): void {
@@ -139,7 +141,10 @@ export class TopicSync {
     if (this.joinsSent.has(topic) || this.topics.state(topic) !== 'joining') return
     this.joinsSent.add(topic)
     const from = this.inbox.cursor(topic)
-    this.send(from > 0 ? { type: 'join', topic, from } : { type: 'join', topic })
+    if (from === 0) return this.send({ type: 'join', topic })
+    // LL-EPOCH-2: the cursor names its incarnation, so another one is never read against it.
+    const epoch = this.inbox.epoch(topic)
+    this.send(epoch === undefined ? { type: 'join', topic, from } : { type: 'join', topic, from, epoch })
   }
 
   private sendLeave(topic: string): void {

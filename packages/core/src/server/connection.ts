@@ -67,6 +67,10 @@ export class ServerConnection implements HeartbeatHandlers {
   sid: string | undefined
   /** hello.cid: the client instance, to tell its own stale connection from a duplicated tab. */
   cid: string | undefined
+  /** Frames that came after hello, before welcome went out: handled right after it (LL-HELLO-7). */
+  held: ClientFrame[] | undefined
+  /** Text received while frames are held, bounded like one frame (LL-HELLO-7). */
+  heldBytes = 0
   private queue: Payload[] = []
   /** Object transports: the JSON text of each queued frame when it is already known (stream entries). */
   private texts: (string | undefined)[] = []
@@ -112,6 +116,10 @@ export class ServerConnection implements HeartbeatHandlers {
     this.handlers.tick(this, now)
   }
 
+  get maxFrameBytes(): number {
+    return this.limits.maxFrameBytes
+  }
+
   get isOpen(): boolean {
     return this.phase === 'open'
   }
@@ -131,6 +139,7 @@ export class ServerConnection implements HeartbeatHandlers {
   receive(payload: Payload): void {
     if (this.phase === 'closed') return
     this.heartbeat.received()
+    if (this.held !== undefined && typeof payload === 'string') this.heldBytes += payload.length
     const frames =
       typeof payload === 'string'
         ? decodeClientFrames(payload, { maxBytes: this.limits.maxFrameBytes })

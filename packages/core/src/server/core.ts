@@ -2,7 +2,7 @@
  * The server's shared state and the operations every part of it uses: appending to streams,
  * presence, the session phase machine's effects, and freeing what a session held.
  */
-import { CloseCode, exceedsBytes, type ServerBye } from '@lifeline/protocol'
+import { CloseCode, exceedsBytes, type ServerBye, type UnrecoveredReason } from '@lifeline/protocol'
 import { Emitter } from '../emitter.js'
 import { MessageTooLargeError } from '../errors.js'
 import type { CloseInfo } from '../transport.js'
@@ -40,8 +40,16 @@ export interface ServerEvents extends Record<string, unknown> {
   error: Error
 }
 
-/** Most ended session ids remembered, to answer `expired` rather than `unknown` (LL-RESUME-4). */
+/** Most ended session ids remembered, to answer how they ended rather than `unknown` (LL-RESUME-4). */
 const MAX_TOMBSTONES = 10_000
+
+/** The reason a late resume of an ended session gets (LL-RESUME-4). */
+const END_REASONS: Readonly<Record<EndReason, UnrecoveredReason>> = {
+  bye: 'ended',
+  kick: 'kicked',
+  grace: 'expired',
+  shutdown: 'expired',
+}
 
 export class ServerCore extends Emitter<ServerEvents> {
   readonly signer: MementoSigner
@@ -51,7 +59,7 @@ export class ServerCore extends Emitter<ServerEvents> {
   readonly registry: TopicRegistry
   readonly scheduler = new FlushScheduler()
   readonly failedResumes: RateLimiter
-  private readonly tombstones = new Map<string, number>()
+  private readonly tombstones = new Map<string, UnrecoveredReason>()
 
   constructor(readonly options: ResolvedServerOptions) {
     super()
@@ -187,8 +195,9 @@ export class ServerCore extends Emitter<ServerEvents> {
     })
   }
 
-  wasEnded(sid: string): boolean {
-    return this.tombstones.has(sid)
+  /** How a session ended, while that is remembered (LL-GRACE-2). */
+  endReason(sid: string): UnrecoveredReason | undefined {
+    return this.tombstones.get(sid)
   }
 
   persist(session: ServerSession): void {
@@ -245,7 +254,7 @@ export class ServerCore extends Emitter<ServerEvents> {
       const oldest = this.tombstones.keys().next().value
       if (oldest !== undefined) this.tombstones.delete(oldest)
     }
-    this.tombstones.set(session.sid, this.options.clock.now())
+    this.tombstones.set(session.sid, END_REASONS[reason])
     const store = this.options.store
     Promise.all([store.deleteSession(session.sid), store.dropStream(session.direct)]).catch(
       (error: unknown) => this.reportError(error),

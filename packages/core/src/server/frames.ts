@@ -2,35 +2,60 @@
  * Frames of an open session: sends processed once and in order (LL-SEND-2..5), acks (LL-ACK-3, -4),
  * joins and leaves (LL-TOPIC-1..4, -8), heartbeats and bye (LL-INTENT-1).
  */
-import { type ClientFrame, CloseCode, type Join, type Joined, type Send } from '@lifeline/protocol'
+import {
+  type ClientFrame,
+  CloseCode,
+  type Join,
+  type Joined,
+  MAX_BATCH_FRAMES,
+  type Send,
+} from '@lifeline/protocol'
 import type { ServerConnection } from './connection.js'
 import type { ServerCore } from './core.js'
 import { handleHello, readAll } from './handshake.js'
 import type { ServerSession } from './session.js'
-import { type SessionStore, topicStream } from './store.js'
+import { type SessionStore, type StreamHead, topicStream } from './store.js'
 
 function protocolError(connection: ServerConnection, reason: string): void {
   connection.close({ type: 'bye', code: CloseCode.PROTOCOL_ERROR, reason, reconnect: false })
 }
 
-export function handleFrame(core: ServerCore, connection: ServerConnection, frame: ClientFrame): void {
+/**
+ * Routes a client frame. `proves`: the client wrote it after reading welcome, so it holds the memento
+ * that welcome brought; held frames (LL-HELLO-7) were written before, and prove nothing.
+ */
+export function handleFrame(
+  core: ServerCore,
+  connection: ServerConnection,
+  frame: ClientFrame,
+  proves = true,
+): void {
   if (connection.phase === 'hello') {
     if (frame.type !== 'hello') return protocolError(connection, 'the first frame must be hello') // LL-HELLO-1
-    handleHello(core, connection, frame).catch((error: unknown) => {
-      core.reportError(error)
-      connection.close({
-        type: 'bye',
-        code: CloseCode.INTERNAL_ERROR,
-        reason: 'internal error',
-        reconnect: true,
-      })
-    })
+    connection.held = []
+    handleHello(core, connection, frame).then(
+      () => releaseHeld(core, connection),
+      (error: unknown) => {
+        core.reportError(error)
+        connection.close({
+          type: 'bye',
+          code: CloseCode.INTERNAL_ERROR,
+          reason: 'internal error',
+          reconnect: true,
+        })
+      },
+    )
     return
   }
-  if (connection.phase !== 'open') return protocolError(connection, `${frame.type} before welcome`) // LL-HELLO-1
+  if (connection.held !== undefined) return hold(connection, frame)
+  if (connection.phase !== 'open') return protocolError(connection, `${frame.type} before welcome`)
   const session = connection.sid === undefined ? undefined : core.sessions.get(connection.sid)
   if (session === undefined || session.connection !== connection) return
-  session.confirmed = true // LL-MEMENTO-5: any frame after welcome proves the new memento arrived
+  // LL-MEMENTO-5: a frame written after welcome proves the client holds the memento it brought.
+  if (proves && session.proven < session.generation) {
+    session.proven = session.generation
+    core.persist(session)
+  }
   switch (frame.type) {
     case 'send':
       return receiveSend(core, session, connection, frame)
@@ -65,6 +90,25 @@ export function handleFrame(core: ServerCore, connection: ServerConnection, fram
   }
 }
 
+/** LL-HELLO-7: bounded, in order, until welcome has gone out. */
+function hold(connection: ServerConnection, frame: ClientFrame): void {
+  const held = connection.held as ClientFrame[]
+  if (held.length >= MAX_BATCH_FRAMES || connection.heldBytes > connection.maxFrameBytes) {
+    return protocolError(connection, 'too many frames before welcome')
+  }
+  held.push(frame)
+}
+
+/** Handles the held frames as if they had arrived right after welcome; discards them after a bye. */
+function releaseHeld(core: ServerCore, connection: ServerConnection): void {
+  const held = connection.held ?? []
+  connection.held = undefined
+  for (const frame of held) {
+    if (!connection.isOpen) return
+    handleFrame(core, connection, frame, false)
+  }
+}
+
 function receiveSend(
   core: ServerCore,
   session: ServerSession,
@@ -72,12 +116,19 @@ function receiveSend(
   frame: Send,
 ): void {
   if (frame.seq <= session.received) {
-    // LL-SEND-2: a resend of what we have; ack it again once processed, never process it twice.
+    // LL-SEND-2: a resend of what the server had not processed when this connection's welcome went
+    // out, once; anything else reuses a seq, and acking it would ack a message never processed.
+    const id = session.resendable?.get(frame.seq)
+    if (id === undefined || id !== frame.id) {
+      return protocolError(connection, `send seq ${frame.seq} was already used`)
+    }
+    session.resendable?.delete(frame.seq)
     if (frame.seq <= session.processed) scheduleAck(session)
     return
   }
   if (frame.seq !== session.received + 1) return protocolError(connection, 'send seq skipped a number')
   session.received = frame.seq
+  session.unprocessed.set(frame.seq, frame.id)
   if (session.busy) session.backlog.push(frame)
   else process(core, session, frame)
 }
@@ -127,6 +178,7 @@ function reject(core: ServerCore, session: ServerSession, seq: number, reason: s
 
 function done(core: ServerCore, session: ServerSession, seq: number): void {
   session.processed = seq
+  session.unprocessed.delete(seq)
   session.busy = false
   scheduleAck(session)
   const next = session.backlog.shift()
@@ -149,8 +201,10 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
   const options = core.options
   if (session.topics.has(topic)) {
     // LL-TOPIC-3: already joined: answer again, no new presence.
-    const seq = session.cursor(stream)?.sent ?? 0
-    return connection.send({ type: 'joined', topic, seq, ...membersOf(core, topic) })
+    const cursor = session.cursor(stream)
+    const joined: Joined = { type: 'joined', topic, seq: cursor?.sent ?? 0, ...membersOf(core, topic) }
+    if (cursor?.epoch !== undefined) joined.epoch = cursor.epoch
+    return connection.send(joined)
   }
   if (session.joining?.has(topic)) return // the same join is being decided; its answer will come
   if (session.topics.size + (session.joining?.size ?? 0) >= options.maxTopics) {
@@ -184,35 +238,40 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
   core.registry.subscribe(topic, session)
   let cursor: number
   let lastSeq: number
+  let epoch: string
   let recovered: boolean | undefined
   let replay: Awaited<ReturnType<typeof readAll>>['entries'] = []
   let appMemento: Awaited<ReturnType<NonNullable<SessionStore['lastAppMemento']>>>
   if (frame.from !== undefined) {
     const read = await readAll(options.store, stream, frame.from)
-    recovered = read.covered // LL-TOPIC-2
+    // LL-TOPIC-2, LL-EPOCH-3: covered, and in the incarnation the cursor names.
+    recovered = read.covered && frame.epoch === read.epoch
     lastSeq = read.lastSeq
-    cursor = read.covered ? frame.from : read.lastSeq
-    if (read.covered) replay = read.entries
+    epoch = read.epoch
+    cursor = recovered ? frame.from : read.lastSeq
+    if (recovered) replay = read.entries
     appMemento = await options.store.lastAppMemento?.(stream)
   } else {
     // Asked in one tick, so a store in this process answers both as of the same entry.
-    ;[lastSeq, appMemento] = await Promise.all([
-      options.store.lastSeq(stream),
+    let head: StreamHead
+    ;[head, appMemento] = await Promise.all([
+      options.store.head(stream),
       options.store.lastAppMemento?.(stream),
     ])
+    ;({ lastSeq, epoch } = head)
     cursor = lastSeq
   }
   if (!session.topics.has(topic)) return // left while we read
-  session.resumeFrom(stream, cursor)
+  session.reset(stream, cursor, epoch)
   // LL-PRESENCE-3: members as of lastSeq at least; applying a later entry again is harmless.
-  const joined: Joined = { type: 'joined', topic, seq: cursor, ...membersOf(core, topic) }
+  const joined: Joined = { type: 'joined', topic, seq: cursor, epoch, ...membersOf(core, topic) }
   if (recovered !== undefined) joined.recovered = recovered
   if (lastSeq > cursor) joined.membersSeq = lastSeq
   // LL-APPM-8: read at or after the cursor was fixed, so with a seq at or below it, no later app memento
   // precedes the cursor: it is the topic's app memento as of joined.seq. Otherwise it is not, and stays out.
   if (appMemento !== undefined && appMemento.seq <= cursor) joined.amv = appMemento.value
   connection.send(joined)
-  session.release(stream, replay, cursor)
+  session.release(stream, replay)
   if (replay.length > 0) core.emit('replay', { sid: session.sid, entries: replay.length })
   core.presence(session, topic, 'joined')
   core.persist(session)

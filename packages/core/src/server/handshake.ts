@@ -7,6 +7,8 @@ import {
   CloseCode,
   closeCodeAction,
   type Hello,
+  type LostStreams,
+  MAX_SUBJECT_BYTES,
   type UnrecoveredReason,
   type Welcome,
 } from '@lifeline/protocol'
@@ -14,7 +16,7 @@ import type { ServerConnection } from './connection.js'
 import type { ServerCore } from './core.js'
 import type { Identity } from './options.js'
 import { ServerSession } from './session.js'
-import type { SessionStore, StreamEntry, StreamName, StreamRead } from './store.js'
+import type { DedupInfo, SessionStore, StreamEntry, StreamName, StreamRead } from './store.js'
 import { topicStream } from './store.js'
 
 /** Largest page read from a store while replaying. */
@@ -42,9 +44,11 @@ export async function readAll(
   let read = first
   while (read.entries.length === REPLAY_PAGE) {
     read = await store.read(stream, entries[entries.length - 1]?.seq ?? afterSeq, REPLAY_PAGE)
+    // A page of another incarnation does not continue the first one (LL-EPOCH-3).
+    if (read.epoch !== first.epoch) return { ...read, covered: false, entries: [] }
     entries.push(...read.entries)
   }
-  return { covered: true, entries, lastSeq: read.lastSeq }
+  return { covered: true, entries, lastSeq: read.lastSeq, epoch: first.epoch }
 }
 
 type ResumeDecision = { readonly session: ServerSession } | { readonly reason: UnrecoveredReason }
@@ -52,18 +56,41 @@ type ResumeDecision = { readonly session: ServerSession } | { readonly reason: U
 /** Which session a memento may resume, if any. Verification comes before any lookup (LL-MEMENTO-2). */
 export function decideResume(core: ServerCore, memento: string, subject: string): ResumeDecision {
   const verified = core.signer.verify(memento)
-  if (!verified.ok) return { reason: 'invalid' }
+  // LL-MEMENTO-9: a retired key is no attack, and has a reason of its own.
+  if (!verified.ok) return { reason: verified.reason === 'unknown-key' ? 'retired' : 'invalid' }
   const claims = verified.claims
   if (claims.sub !== subject) return { reason: 'invalid' } // LL-AUTH-5: never another subject's session
   if (claims.exp <= core.options.clock.now()) return { reason: 'expired' } // LL-MEMENTO-4: server time only
   const session = core.sessions.get(claims.sid)
   if (session === undefined || session.phase === 'ended') {
-    return { reason: core.wasEnded(claims.sid) ? 'expired' : 'unknown' }
+    return { reason: core.endReason(claims.sid) ?? 'unknown' } // LL-RESUME-4
   }
-  // LL-MEMENTO-5: the previous generation stays good until the client proves it has the new one.
-  const current = claims.gen === session.generation
-  const previous = claims.gen === session.generation - 1 && !session.confirmed
-  return current || previous ? { session } : { reason: 'invalid' }
+  // LL-MEMENTO-5: any generation from the proven one up to the newest, however many welcomes were
+  // lost; below the proven one, never again.
+  const accepted = claims.gen >= session.proven && claims.gen <= session.generation
+  return accepted ? { session } : { reason: 'invalid' }
+}
+
+/** LL-AUTH-6: 1-256 UTF-8 bytes of well-formed Unicode, no control characters: every memento can carry it. */
+export function validSubject(subject: string): boolean {
+  // Every UTF-16 unit takes at least one UTF-8 byte: a longer string cannot fit, and is not scanned.
+  if (subject.length === 0 || subject.length > MAX_SUBJECT_BYTES) return false
+  let bytes = 0
+  for (let i = 0; i < subject.length; i++) {
+    const unit = subject.charCodeAt(i)
+    if (unit < 0x20) return false
+    if (unit < 0x80) bytes += 1
+    else if (unit < 0x800) bytes += 2
+    else if (unit >= 0xdc00 && unit < 0xe000)
+      return false // a low surrogate alone
+    else if (unit >= 0xd800 && unit < 0xdc00) {
+      const low = subject.charCodeAt(i + 1)
+      if (!(low >= 0xdc00 && low < 0xe000)) return false // a high surrogate alone
+      bytes += 4
+      i++
+    } else bytes += 3
+  }
+  return bytes <= MAX_SUBJECT_BYTES
 }
 
 export async function handleHello(
@@ -97,17 +124,30 @@ export async function handleHello(
     return refuse(core, connection, CloseCode.UNAUTHORIZED, reason) // LL-AUTH-2
   }
   if (connection.isClosed) return
+  if (!validSubject(identity.subject)) {
+    // LL-AUTH-6: fatal, since every attempt would yield the same subject.
+    const reason = `the subject must be 1-${MAX_SUBJECT_BYTES} UTF-8 bytes without control characters`
+    return refuse(core, connection, CloseCode.INVALID_SUBJECT, reason)
+  }
+  const dedup = await options.store.dedupInfo(identity.subject)
+  if (connection.isClosed) return
   let reason: UnrecoveredReason | undefined
   if (hello.resume !== undefined) {
     const decision = decideResume(core, hello.resume.memento, identity.subject)
-    if ('session' in decision) return resume(core, connection, hello, decision.session, version)
+    if ('session' in decision) return resume(core, connection, hello, decision.session, version, dedup)
     reason = decision.reason
     if (reason === 'invalid') core.failedResumes.record(source)
   }
-  return openSession(core, connection, hello, identity, version, reason)
+  return openSession(core, connection, hello, identity, version, reason, dedup)
 }
 
-function welcomeFrame(core: ServerCore, session: ServerSession, version: number, memento: string): Welcome {
+function welcomeFrame(
+  core: ServerCore,
+  session: ServerSession,
+  version: number,
+  memento: string,
+  dedup: DedupInfo,
+): Welcome {
   const options = core.options
   const welcome: Welcome = {
     type: 'welcome',
@@ -117,11 +157,20 @@ function welcomeFrame(core: ServerCore, session: ServerSession, version: number,
     resumed: false,
     recovered: false,
     ackedSeq: session.processed,
+    receivedSeq: session.received, // LL-SEND-8: new sends follow it
+    dedupEpoch: dedup.epoch, // LL-SEND-10
     topics: [...session.topics],
     heartbeatMs: options.heartbeatMs,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
     graceMs: options.graceMs,
-    limits: { maxFrameBytes: options.maxFrameBytes, maxTopics: options.maxTopics },
+    // LL-LIMIT-6: every bound a client's behaviour depends on.
+    limits: {
+      maxFrameBytes: options.maxFrameBytes,
+      maxTopics: options.maxTopics,
+      maxSessions: options.maxSessionsPerSubject,
+      dedupIds: dedup.maxIds,
+      dedupMs: dedup.maxAgeMs,
+    },
   }
   if (session.appMemento !== undefined) {
     welcome.am = session.appMemento
@@ -143,6 +192,7 @@ function openSession(
   identity: Identity,
   version: number,
   reason: UnrecoveredReason | undefined,
+  dedup: DedupInfo,
 ): void {
   const options = core.options
   if (core.sessions.size >= options.maxSessions) {
@@ -159,10 +209,11 @@ function openSession(
     session.deliver(session.direct, entry),
   )
   session.connection = connection
+  session.resendable = new Map()
   connection.sid = session.sid
-  connection.opened(options.heartbeatMs, options.heartbeatTimeoutMs)
-  const welcome = welcomeFrame(core, session, version, core.issueMemento(session))
+  const welcome = welcomeFrame(core, session, version, core.issueMemento(session), dedup)
   if (reason !== undefined) welcome.reason = reason
+  connection.opened(options.heartbeatMs, options.heartbeatTimeoutMs)
   connection.send(welcome)
   core.persist(session)
   core.emit('session', {
@@ -177,12 +228,47 @@ function openSession(
   if (reason !== undefined) recover(core, session, reason, hello)
 }
 
+interface ResumedStream {
+  readonly stream: StreamName
+  readonly topic: string | undefined
+  readonly from: number
+  /** The incarnation the client's cursor names, when it sent one (LL-EPOCH-3). */
+  readonly clientEpoch: string | undefined
+}
+
+/** The streams of a resuming session and where the client's replay of each starts (LL-REPLAY-1). */
+function resumedStreams(session: ServerSession, hello: Hello): ResumedStream[] {
+  const resume = hello.resume
+  const direct = session.cursor(session.direct)
+  const streams: ResumedStream[] = [
+    {
+      stream: session.direct,
+      topic: undefined,
+      from: Math.max(direct?.acked ?? 0, resume?.seq ?? 0),
+      clientEpoch: undefined,
+    },
+  ]
+  for (const topic of session.topics) {
+    const stream = topicStream(topic)
+    const cursor = resume?.topics?.[topic]
+    const acked = session.cursor(stream)?.acked ?? 0
+    streams.push({
+      stream,
+      topic,
+      from: Math.max(acked, cursor ?? 0),
+      clientEpoch: cursor === undefined ? undefined : resume?.epochs?.[topic],
+    })
+  }
+  return streams
+}
+
 async function resume(
   core: ServerCore,
   connection: ServerConnection,
   hello: Hello,
   session: ServerSession,
   version: number,
+  dedup: DedupInfo,
 ): Promise<void> {
   const options = core.options
   const previous = session.connection
@@ -210,33 +296,53 @@ async function resume(
   session.connection = connection
   connection.sid = session.sid
   session.generation++
-  session.confirmed = false
   const memento = core.issueMemento(session)
-  const cursors = hello.resume?.topics ?? {}
-  const streams: Array<{ stream: StreamName; from: number }> = [
-    { stream: session.direct, from: session.resumeFrom(session.direct, hello.resume?.seq) },
-  ]
-  for (const topic of session.topics) {
-    const stream = topicStream(topic)
-    streams.push({ stream, from: session.resumeFrom(stream, cursors[topic]) })
-  }
+  const streams = resumedStreams(session, hello)
   // Back in the topics' fan-out, holding live entries until the replay is read (LL-REPLAY-2).
   core.registry.connected(session)
   for (const { stream } of streams) session.hold(stream)
-  connection.opened(options.heartbeatMs, options.heartbeatTimeoutMs)
   const reads = await Promise.all(streams.map(({ stream, from }) => readAll(options.store, stream, from)))
   if (session.connection !== connection || connection.isClosed) return
-  const recovered = reads.every((read) => read.covered) // LL-RESUME-3
-  const welcome = welcomeFrame(core, session, version, memento)
+  const lost: LostStreams = {}
+  const replays: StreamEntry[][] = []
+  streams.forEach((resumed, i) => {
+    const read = reads[i] as StreamRead
+    const known = session.epochOf(resumed.stream)
+    // LL-EPOCH-3: a cursor is read only against the incarnation it names, the session's and the client's.
+    const sameIncarnation =
+      (known === undefined || known === read.epoch) &&
+      (resumed.clientEpoch === undefined || resumed.clientEpoch === read.epoch)
+    if (read.covered && sameIncarnation) {
+      session.reset(resumed.stream, resumed.from, read.epoch)
+      replays.push([...read.entries])
+      return
+    }
+    // LL-RESUME-3, LL-RESUME-11: not recovered; say which stream, and where it continues.
+    session.reset(resumed.stream, read.lastSeq, read.epoch)
+    replays.push([])
+    if (resumed.topic === undefined) lost.seq = read.lastSeq
+    else {
+      lost.topics ??= {}
+      lost.topics[resumed.topic] = { seq: read.lastSeq, epoch: read.epoch }
+    }
+  })
+  const recovered = lost.seq === undefined && lost.topics === undefined
+  const welcome = welcomeFrame(core, session, version, memento, dedup)
   welcome.resumed = true
   welcome.recovered = recovered
-  if (!recovered) welcome.reason = 'overflow'
+  if (!recovered) {
+    welcome.reason = 'overflow'
+    welcome.lost = lost
+  }
+  connection.opened(options.heartbeatMs, options.heartbeatTimeoutMs)
   connection.send(welcome)
+  // LL-SEND-2: what this connection may resend is what the server had not processed yet.
+  session.resendable = new Map(session.unprocessed)
   let replayed = 0
-  streams.forEach(({ stream, from }, i) => {
-    const read = reads[i] as StreamRead
-    replayed += read.covered ? read.entries.length : 0
-    session.release(stream, read.covered ? read.entries : [], read.covered ? from : read.lastSeq)
+  streams.forEach(({ stream }, i) => {
+    const replay = replays[i] as StreamEntry[]
+    replayed += replay.length
+    session.release(stream, replay)
   })
   if (replayed > 0) core.emit('replay', { sid: session.sid, entries: replayed })
   core.transition(session, { type: 'resumed' })

@@ -33,6 +33,7 @@ export type AppVerifyResult =
 /** Shortest key accepted: HMAC-SHA256 is only as strong as a key of its output size. */
 export const MIN_KEY_BYTES = 32
 
+const MAX_KEY_ID_LENGTH = 64
 const MEMENTO_PREFIX = 'm1'
 const APP_MEMENTO_PREFIX = 'a1'
 const NONCE_BYTES = 16
@@ -56,8 +57,9 @@ export class MementoSigner {
   constructor(options: MementoSignerOptions) {
     for (const [kid, secret] of Object.entries(options.keys)) {
       // The kid travels inside the token; a '.' in it would break the 4-part split.
-      if (!PART.test(kid)) {
-        throw new Error(`MementoSigner: key id ${JSON.stringify(kid)} must match [A-Za-z0-9_-]+`)
+      // At most 64 characters, so a memento with the longest subject still fits (LL-AUTH-6).
+      if (!PART.test(kid) || kid.length > MAX_KEY_ID_LENGTH) {
+        throw new Error(`MementoSigner: key id ${JSON.stringify(kid)} must be 1-64 of [A-Za-z0-9_-]`)
       }
       // Copied, so a caller zeroing or reusing its buffer cannot change our key.
       const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret)

@@ -1,8 +1,17 @@
 /** The default store and bus: everything in this process, lost when it stops (LL-RESUME-4 `unknown`). */
 import type { Clock } from '../clock.js'
-import { type DedupBounds, DedupWindow } from './dedup-window.js'
+import { DEFAULT_DEDUP_BOUNDS, type DedupBounds, DedupWindow } from './dedup-window.js'
 import { type LogBounds, ReplayLog } from './replay-log.js'
-import type { Bus, SessionRecord, SessionStore, StreamEntry, StreamName, StreamRead } from './store.js'
+import type {
+  Bus,
+  DedupInfo,
+  SessionRecord,
+  SessionStore,
+  StreamEntry,
+  StreamHead,
+  StreamName,
+  StreamRead,
+} from './store.js'
 import { TopicLog } from './topic-log.js'
 
 export interface MemoryStoreOptions {
@@ -19,21 +28,43 @@ export interface MemoryStoreOptions {
   dedup?: Partial<DedupBounds>
   /** Most subjects with a window; the oldest window goes first (LL-LIMIT-4). Default: 100000. */
   maxSubjects?: number
+  /** Random bytes for incarnation ids (LL-EPOCH-1, LL-SEND-10). Default: crypto.getRandomValues. */
+  randomBytes?: (size: number) => Uint8Array
+}
+
+interface Log {
+  readonly epoch: string
+  readonly entries: ReplayLog<StreamEntry> | TopicLog<StreamEntry>
+}
+
+interface Window {
+  readonly epoch: string
+  readonly ids: DedupWindow
 }
 
 export class MemoryStore implements SessionStore {
   private readonly sessions = new Map<string, SessionRecord>()
-  private readonly streams = new Map<StreamName, ReplayLog<StreamEntry> | TopicLog<StreamEntry>>()
-  private readonly windows = new Map<string, DedupWindow>()
+  private readonly streams = new Map<StreamName, Log>()
+  private readonly windows = new Map<string, Window>()
   /** Per topic stream, the last app memento published with an entry (LL-APPM-8): one value per topic. */
   private readonly appMementos = new Map<StreamName, { readonly seq: number; readonly value: unknown }>()
   private readonly maxSubjects: number
+  private readonly dedupBounds: DedupBounds
+  /**
+   * Incarnations are this store's random id plus a counter: unique across restarts (a new store has a
+   * new id), and no random draw per stream.
+   */
+  private readonly incarnation: string
+  private incarnations = 0
 
   constructor(
     private readonly clock: Clock,
     private readonly options: MemoryStoreOptions = {},
   ) {
     this.maxSubjects = options.maxSubjects ?? 100_000
+    this.dedupBounds = { ...DEFAULT_DEDUP_BOUNDS, ...options.dedup }
+    const bytes = options.randomBytes?.(8) ?? globalThis.crypto.getRandomValues(new Uint8Array(8))
+    this.incarnation = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
   }
 
   async getSession(sid: string): Promise<SessionRecord | undefined> {
@@ -49,10 +80,10 @@ export class MemoryStore implements SessionStore {
   }
 
   /** Synchronous: the seq is known, and the entry fanned out, in the caller's tick. */
-  append(stream: StreamName, build: (seq: number) => Omit<StreamEntry, 'seq'>): StreamEntry {
-    const log = this.log(stream)
+  append(stream: StreamName, build: (seq: number) => Omit<StreamEntry, 'seq' | 'epoch'>): StreamEntry {
+    const { epoch, entries: log } = this.log(stream)
     const seq = log.lastSeq + 1
-    const entry: StreamEntry = { seq, ...build(seq) }
+    const entry: StreamEntry = { seq, epoch, ...build(seq) }
     if (log instanceof ReplayLog) log.append(entry, entry.text.length)
     else log.append(entry, entry.text.length, entry.frame.type === 'presence')
     const frame = entry.frame
@@ -70,28 +101,26 @@ export class MemoryStore implements SessionStore {
   }
 
   readNow(stream: StreamName, afterSeq: number, limit: number): StreamRead {
-    const log = this.streams.get(stream)
-    if (log === undefined) return { covered: afterSeq === 0, entries: [], lastSeq: 0 }
-    if (afterSeq >= log.lastSeq)
-      return { covered: afterSeq === log.lastSeq, entries: [], lastSeq: log.lastSeq }
-    if (!log.covers(afterSeq)) return { covered: false, entries: [], lastSeq: log.lastSeq }
-    return {
-      covered: true,
-      entries: log.read(afterSeq, limit).map((entry) => entry.value),
-      lastSeq: log.lastSeq,
-    }
+    const { epoch, entries: log } = this.log(stream)
+    const lastSeq = log.lastSeq
+    // LL-RESUME-11: a cursor above the end is not covered; nothing will ever reach it.
+    if (afterSeq >= lastSeq) return { epoch, covered: afterSeq === lastSeq, entries: [], lastSeq }
+    if (!log.covers(afterSeq)) return { epoch, covered: false, entries: [], lastSeq }
+    const entries = log.read(afterSeq, limit).map((entry) => entry.value)
+    return { epoch, covered: true, entries, lastSeq }
   }
 
-  async lastSeq(stream: StreamName): Promise<number> {
-    return this.lastSeqNow(stream)
+  async head(stream: StreamName): Promise<StreamHead> {
+    return this.headNow(stream)
   }
 
-  lastSeqNow(stream: StreamName): number {
-    return this.streams.get(stream)?.lastSeq ?? 0
+  headNow(stream: StreamName): StreamHead {
+    const { epoch, entries } = this.log(stream)
+    return { epoch, lastSeq: entries.lastSeq }
   }
 
   async trim(stream: StreamName, throughSeq: number): Promise<void> {
-    const log = this.streams.get(stream)
+    const log = this.streams.get(stream)?.entries
     if (log instanceof ReplayLog) log.trimThrough(throughSeq)
   }
 
@@ -101,17 +130,12 @@ export class MemoryStore implements SessionStore {
   }
 
   admitMessageId(subject: string, id: string): boolean {
-    let window = this.windows.get(subject)
-    if (window === undefined) {
-      // Beyond maxSubjects the oldest window goes: nothing is touched per message on the hot path.
-      if (this.windows.size >= this.maxSubjects) {
-        const oldest = this.windows.keys().next().value
-        if (oldest !== undefined) this.windows.delete(oldest)
-      }
-      window = new DedupWindow(this.clock, this.options.dedup)
-      this.windows.set(subject, window)
-    }
-    return window.admit(id)
+    return this.window(subject).ids.admit(id)
+  }
+
+  dedupInfo(subject: string): DedupInfo {
+    const { maxIds, maxAgeMs } = this.dedupBounds
+    return { epoch: this.window(subject).epoch, maxIds, maxAgeMs }
   }
 
   async close(): Promise<void> {
@@ -126,21 +150,40 @@ export class MemoryStore implements SessionStore {
     return { sessions: this.sessions.size, streams: this.streams.size, subjects: this.windows.size }
   }
 
-  private log(stream: StreamName): ReplayLog<StreamEntry> | TopicLog<StreamEntry> {
+  private log(stream: StreamName): Log {
     let log = this.streams.get(stream)
     if (log !== undefined) return log
-    // A topic's log is kept for the life of the process, even when empty: its lastSeq must never go
-    // back, or clients holding a cursor would drop new entries as duplicates (LL-SEQ-3). Its content
-    // is bounded; direct logs go with their session.
+    // A new log is a new incarnation (LL-EPOCH-1): cursors of a log this store dropped, or a store
+    // before a restart held, are never read against it. Content is bounded; direct logs go with
+    // their session, topic logs stay for the life of the process.
     const { directLog, topicLog, presenceLog } = this.options
-    log = stream.startsWith('d:')
+    const entries = stream.startsWith('d:')
       ? new ReplayLog<StreamEntry>(this.clock, directLog)
       : new TopicLog<StreamEntry>(this.clock, {
           ...(topicLog === undefined ? {} : { messages: topicLog }),
           ...(presenceLog === undefined ? {} : { presence: presenceLog }),
         })
+    log = { epoch: this.nextEpoch(), entries }
     this.streams.set(stream, log)
     return log
+  }
+
+  private window(subject: string): Window {
+    let window = this.windows.get(subject)
+    if (window !== undefined) return window
+    // Beyond maxSubjects the oldest window goes: nothing is touched per message on the hot path.
+    // A window made again has a new epoch, so clients learn their old ids are forgotten (LL-SEND-10).
+    if (this.windows.size >= this.maxSubjects) {
+      const oldest = this.windows.keys().next().value
+      if (oldest !== undefined) this.windows.delete(oldest)
+    }
+    window = { epoch: this.nextEpoch(), ids: new DedupWindow(this.clock, this.dedupBounds) }
+    this.windows.set(subject, window)
+    return window
+  }
+
+  private nextEpoch(): string {
+    return `${this.incarnation}.${(++this.incarnations).toString(36)}`
   }
 }
 

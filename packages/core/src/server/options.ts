@@ -1,5 +1,5 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
-import { DEFAULT_MAX_FRAME_BYTES, SUPPORTED_VERSIONS } from '@lifeline/protocol'
+import { DEFAULT_MAX_FRAME_BYTES, SUPPORTED_VERSIONS, type UnrecoveredReason } from '@lifeline/protocol'
 import { type Clock, systemClock } from '../clock.js'
 import { consoleLogger, type Logger } from '../logger.js'
 import type { ConnectionInfo } from '../transport.js'
@@ -47,7 +47,7 @@ export interface IncomingMessage {
 
 export interface RecoverContext {
   readonly session: SessionHandle
-  readonly reason: 'expired' | 'unknown' | 'invalid' | 'overflow'
+  readonly reason: UnrecoveredReason
   /** The app memento's value, when the client sent one that verifies for this subject (LL-APPM-3). */
   readonly appMemento: unknown
   /**
@@ -185,7 +185,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     maxBufferedBytes: options.maxBufferedBytes ?? 8 * 1024 * 1024,
     mementoTtlMs: options.mementoTtlMs ?? 24 * 60 * 60 * 1000,
     maxFailedResumesPerMinute: options.maxFailedResumesPerMinute ?? 30,
-    store: options.store ?? new MemoryStore(clock, options.memory),
+    store: options.store ?? new MemoryStore(clock, { randomBytes, ...options.memory }),
     bus: options.bus ?? new MemoryBus(),
     versions: options.versions ?? SUPPORTED_VERSIONS,
     clock,

@@ -3,7 +3,7 @@
  * send counters, and its app-facing handle. Delivery to the connection lives here so the replay
  * boundary (LL-REPLAY-1, LL-REPLAY-2) is enforced in one place.
  */
-import type { Send } from '@lifeline/protocol'
+import { CloseCode, type Send } from '@lifeline/protocol'
 import type { Clock } from '../clock.js'
 import { Timer } from '../clock.js'
 import type { ServerConnection } from './connection.js'
@@ -17,6 +17,8 @@ interface StreamState {
   sent: number
   /** Highest seq the client acked (LL-ACK-1). */
   acked: number
+  /** The incarnation sent and acked belong to (LL-EPOCH-1); undefined until first known. */
+  epoch: string | undefined
   /** While a replay is read, live entries wait here so they follow it (LL-REPLAY-2). */
   held: StreamEntry[] | undefined
 }
@@ -24,13 +26,17 @@ interface StreamState {
 export class ServerSession {
   phase: SessionPhase = 'connected'
   connection: ServerConnection | undefined
+  /** Newest memento generation issued, and the highest the client proved it holds (LL-MEMENTO-5). */
   generation = 0
-  /** The client proved it holds the current memento (LL-MEMENTO-5). */
-  confirmed = false
+  proven = 0
   mementoIssuedAt = 0
   /** Highest client send seq received, and processed by the app (LL-SEND-2, LL-SEND-4). */
   received = 0
   processed = 0
+  /** Ids of sends received and not yet processed, by seq: what a resend may repeat (LL-SEND-2). */
+  readonly unprocessed = new Map<number, string>()
+  /** The sends the current connection may resend: unprocessed when its welcome went out. */
+  resendable: Map<number, string> | undefined
   /** Sends received but waiting for an earlier one's async handler, in order. */
   readonly backlog: Send[] = []
   busy = false
@@ -55,7 +61,7 @@ export class ServerSession {
   ) {
     this.graceTimer = new Timer(clock)
     this.direct = directStream(sid)
-    this.streams.set(this.direct, { sent: 0, acked: 0, held: undefined })
+    this.streams.set(this.direct, { sent: 0, acked: 0, epoch: undefined, held: undefined })
   }
 
   private handleCache: SessionHandle | undefined
@@ -69,15 +75,20 @@ export class ServerSession {
   }
 
   addStream(stream: StreamName, cursor: number): void {
-    this.streams.set(stream, { sent: cursor, acked: cursor, held: undefined })
+    this.streams.set(stream, { sent: cursor, acked: cursor, epoch: undefined, held: undefined })
   }
 
   removeStream(stream: StreamName): void {
     this.streams.delete(stream)
   }
 
-  cursor(stream: StreamName): { sent: number; acked: number } | undefined {
+  cursor(stream: StreamName): { sent: number; acked: number; epoch: string | undefined } | undefined {
     return this.streams.get(stream)
+  }
+
+  /** The stream's incarnation as the client knows it (LL-EPOCH-2). */
+  epochOf(stream: StreamName): string | undefined {
+    return this.streams.get(stream)?.epoch
   }
 
   /** LL-ACK-3: ignores regressions, clamps to what was sent; returns the new ack or undefined. */
@@ -96,15 +107,26 @@ export class ServerSession {
     if (state !== undefined) state.held ??= []
   }
 
+  /**
+   * Sets a stream's cursor for the current connection: where the client continues, in which
+   * incarnation. For a stream that did not recover this may go down (LL-RESUME-11): a cursor above
+   * the end would silence the stream for good.
+   */
+  reset(stream: StreamName, cursor: number, epoch: string): void {
+    const state = this.streams.get(stream)
+    if (state === undefined) return
+    state.sent = cursor
+    state.acked = cursor
+    state.epoch = epoch
+  }
+
   /** Sends replayed entries, then the held live ones after them, none twice (LL-REPLAY-1, -2). */
-  release(stream: StreamName, replay: readonly StreamEntry[], coveredThrough: number): void {
+  release(stream: StreamName, replay: readonly StreamEntry[]): void {
     const state = this.streams.get(stream)
     if (state === undefined) return
     const held = state.held ?? []
     state.held = undefined
     for (const entry of replay) this.write(state, entry)
-    // LL-REPLAY-3: a stream with a gap continues live from its end.
-    if (coveredThrough > state.sent) state.sent = coveredThrough
     for (const entry of held) this.write(state, entry)
   }
 
@@ -124,30 +146,24 @@ export class ServerSession {
     }
   }
 
-  /** Sets where a new connection's replay starts: the client's cursor or our ack, whichever is higher. */
-  resumeFrom(stream: StreamName, clientCursor: number | undefined): number {
-    const state = this.streams.get(stream)
-    if (state === undefined) return 0
-    const from = Math.max(state.acked, clientCursor ?? 0)
-    state.sent = from
-    state.acked = from
-    return from
-  }
-
   streamNames(): IterableIterator<StreamName> {
     return this.streams.keys()
   }
 
   record(): SessionRecord {
-    const topics: Record<string, number> = {}
-    for (const topic of this.topics) topics[topic] = this.streams.get(`t:${topic}`)?.acked ?? 0
+    const topics: Record<string, { seq: number; epoch: string | undefined }> = {}
+    for (const topic of this.topics) {
+      const state = this.streams.get(`t:${topic}`)
+      topics[topic] = { seq: state?.acked ?? 0, epoch: state?.epoch }
+    }
     return {
       sid: this.sid,
       subject: this.subject,
       meta: this.meta,
       generation: this.generation,
-      confirmed: this.confirmed,
+      proven: this.proven,
       processedSeq: this.processed,
+      receivedSeq: this.received,
       directAcked: this.streams.get(this.direct)?.acked ?? 0,
       topics,
       appMemento: this.appMemento,
@@ -157,7 +173,24 @@ export class ServerSession {
 
   private write(state: StreamState, entry: StreamEntry, lazy = false): void {
     const connection = this.connection
-    if (connection === undefined || !connection.isOpen || entry.seq <= state.sent) return
+    if (connection === undefined || !connection.isOpen) return
+    // The first entry seen fixes the incarnation of a stream whose epoch was not read yet (direct).
+    state.epoch ??= entry.epoch
+    if (entry.epoch !== state.epoch) {
+      // LL-EPOCH-4: the stream started again under us; its seqs mean nothing against our cursor.
+      // The resume that follows reads the new incarnation and reports the stream lost.
+      // Closed after the fan-out that brought the entry, which must not see the session go away.
+      queueMicrotask(() =>
+        connection.close({
+          type: 'bye',
+          code: CloseCode.INTERNAL_ERROR,
+          reason: 'a stream was reset',
+          reconnect: true,
+        }),
+      )
+      return
+    }
+    if (entry.seq <= state.sent) return
     state.sent = entry.seq
     if (entry.except !== this.sid) connection.sendEntry(entry.text, entry.frame, lazy)
   }

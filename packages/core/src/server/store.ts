@@ -12,6 +12,8 @@ export const directStream = (sid: string): StreamName => `d:${sid}`
 /** One entry of a stream: a message or a presence change, with its encoded frame. */
 export interface StreamEntry {
   readonly seq: number
+  /** The stream's incarnation when the entry was appended (LL-EPOCH-1). */
+  readonly epoch: string
   /** The frame as sent to every subscriber: `msg` or `presence`. */
   readonly frame: EntryFrame
   /** The frame as JSON text, encoded once for every subscriber and transport. */
@@ -39,13 +41,33 @@ export type EntryFrame =
       readonly meta?: unknown
     }
 
-/** What a stream holds after a given seq. */
-export interface StreamRead {
-  /** False when entries after `afterSeq` were already dropped by the log's bounds (LL-REPLAY-3). */
-  readonly covered: boolean
-  readonly entries: readonly StreamEntry[]
+/** Where a stream's numbering stands: its incarnation and its last seq (LL-EPOCH-1). */
+export interface StreamHead {
+  /**
+   * The incarnation: it changes whenever the stream's numbering starts again (a store that lost it),
+   * never while its numbering goes on. A store creates the stream, and fixes its epoch, on first use.
+   */
+  readonly epoch: string
   /** The stream's last seq (0 when it never had an entry). */
   readonly lastSeq: number
+}
+
+/** What a stream holds after a given seq. */
+export interface StreamRead extends StreamHead {
+  /**
+   * False when entries after `afterSeq` were already dropped by the log's bounds (LL-REPLAY-3), or
+   * `afterSeq` is above the stream's last seq (LL-RESUME-11).
+   */
+  readonly covered: boolean
+  readonly entries: readonly StreamEntry[]
+}
+
+/** A subject's de-duplication window as a client sees it (LL-SEND-10, LL-LIMIT-6). */
+export interface DedupInfo {
+  /** Changes whenever the window was lost (evicted, or the store restarted). */
+  readonly epoch: string
+  readonly maxIds: number
+  readonly maxAgeMs: number
 }
 
 /** What another node needs to resume a session (LL-GRACE-1). */
@@ -53,15 +75,19 @@ export interface SessionRecord {
   readonly sid: string
   readonly subject: string
   readonly meta: unknown
-  /** Current memento generation, and whether the client proved it holds it (LL-MEMENTO-5). */
+  /**
+   * Newest memento generation issued, and the highest one the client proved it holds: every
+   * generation from `proven` to `generation` resumes (LL-MEMENTO-5).
+   */
   readonly generation: number
-  readonly confirmed: boolean
-  /** Highest client send seq processed (welcome.ackedSeq). */
+  readonly proven: number
+  /** Highest client send seq processed (welcome.ackedSeq) and received (welcome.receivedSeq). */
   readonly processedSeq: number
+  readonly receivedSeq: number
   /** Highest direct-stream seq the client acked. */
   readonly directAcked: number
-  /** Joined topics with the seq the client acked in each. */
-  readonly topics: Readonly<Record<string, number>>
+  /** Joined topics with the seq the client acked in each, and the incarnation it belongs to. */
+  readonly topics: Readonly<Record<string, { readonly seq: number; readonly epoch: string | undefined }>>
   /** The app memento token, as last issued. */
   readonly appMemento: string | undefined
   /** Server-clock time at which the session ends unless resumed; undefined while connected. */
@@ -80,12 +106,12 @@ export interface SessionStore {
    */
   append(
     stream: StreamName,
-    build: (seq: number) => Omit<StreamEntry, 'seq'>,
+    build: (seq: number) => Omit<StreamEntry, 'seq' | 'epoch'>,
   ): StreamEntry | Promise<StreamEntry>
-  /** Entries after `afterSeq`, oldest first, at most `limit`. */
+  /** Entries after `afterSeq`, oldest first, at most `limit`, with the stream's head. */
   read(stream: StreamName, afterSeq: number, limit: number): Promise<StreamRead>
-  /** The stream's last seq (0 when empty or unknown). */
-  lastSeq(stream: StreamName): Promise<number>
+  /** The stream's incarnation and last seq; creates the stream when it does not exist yet. */
+  head(stream: StreamName): Promise<StreamHead>
   /**
    * The topic app memento as of the stream's last entry that carried one (LL-APPM-8), with that
    * entry's seq; undefined when there is none. Optional: a store without it makes `joined` carry no
@@ -104,6 +130,8 @@ export interface SessionStore {
 
   /** Records a client message id for a subject; false when it was seen in the window (LL-SEND-3). */
   admitMessageId(subject: string, id: string): Promise<boolean> | boolean
+  /** The subject's window, made if needed: its incarnation and bounds (LL-SEND-10, LL-LIMIT-6). */
+  dedupInfo(subject: string): Promise<DedupInfo> | DedupInfo
 
   close(): Promise<void>
 }

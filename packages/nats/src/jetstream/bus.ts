@@ -8,7 +8,7 @@
  */
 import type { Bus, StreamEntry, StreamName } from '@lifeline/core/server'
 import { DeliverPolicy } from '@nats-io/jetstream'
-import { headers, type Subscription } from '@nats-io/nats-core'
+import { headers, type Msg, type Subscription } from '@nats-io/nats-core'
 import { EXCEPT_HEADER, entryOf, place } from './layout.js'
 import type { JetStreamStore } from './store.js'
 
@@ -98,7 +98,7 @@ export class JetStreamBus implements Bus {
       },
     }
     const start = async () => {
-      await this.store.ensureTopic(where)
+      const epoch = await this.store.ensureTopic(where)
       const consumer = await this.store.js.consumers.get(where.stream, {
         filter_subjects: where.subject,
         deliver_policy: DeliverPolicy.All,
@@ -107,7 +107,8 @@ export class JetStreamBus implements Bus {
       const messages = await consumer.consume({
         callback: (msg) => {
           if (stopped) return
-          this.deliver(feed, entryOf(msg.seq, msg.string(), msg.headers?.get(EXCEPT_HEADER) || undefined))
+          const except = msg.headers?.get(EXCEPT_HEADER) || undefined
+          this.deliver(feed, entryOf(msg.seq, epoch, msg.string(), except))
         },
       })
       stopConsumer = () => void messages.close().catch(() => {})
@@ -120,11 +121,26 @@ export class JetStreamBus implements Bus {
   private directFeed(stream: StreamName): Feed {
     const where = place(this.store.layout, this.store.name, stream)
     const feed: Feed = { listeners: new Set(), delivered: 0, stop: () => sub.unsubscribe() }
+    // Entries carry the direct stream's incarnation (LL-EPOCH-1), known once the store is ready;
+    // what arrives before waits for it, in order.
+    let epoch: string | undefined
+    const early: Msg[] = []
+    const entry = (msg: Msg, known: string) => {
+      const seq = (JSON.parse(msg.string()) as { seq: number }).seq
+      return entryOf(seq, known, msg.string(), msg.headers?.get(EXCEPT_HEADER) || undefined)
+    }
+    this.store.init().then(
+      (ready) => {
+        epoch = ready.directEpoch
+        for (const msg of early.splice(0)) this.deliver(feed, entry(msg, ready.directEpoch))
+      },
+      (error: unknown) => this.report(error),
+    )
     const sub: Subscription = this.store.nc.subscribe(where.subject.replace('.d.', '.bus.'), {
       callback: (error, msg) => {
         if (error !== null || msg.headers?.get(NODE_HEADER) === this.node) return
-        const seq = (JSON.parse(msg.string()) as { seq: number }).seq
-        this.deliver(feed, entryOf(seq, msg.string(), msg.headers?.get(EXCEPT_HEADER) || undefined))
+        if (epoch === undefined) early.push(msg)
+        else this.deliver(feed, entry(msg, epoch))
       },
     })
     return feed

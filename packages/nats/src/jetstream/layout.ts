@@ -65,11 +65,19 @@ export const EXCEPT_HEADER = 'Lifeline-Except'
  * A stored entry back as the core's: the seq is the one the store assigned (a topic's JetStream
  * sequence), set in the frame and in its text, which is encoded once per node.
  */
-export function entryOf(seq: number, text: string, except: string | undefined): StreamEntry {
+export function entryOf(seq: number, epoch: string, text: string, except: string | undefined): StreamEntry {
   const parsed = JSON.parse(text) as StreamEntry['frame']
   const frame = parsed.seq === seq ? parsed : { ...parsed, seq }
   const encoded = parsed.seq === seq ? text : JSON.stringify(frame)
-  return except === undefined ? { seq, frame, text: encoded } : { seq, frame, text: encoded, except }
+  return except === undefined
+    ? { seq, epoch, frame, text: encoded }
+    : { seq, epoch, frame, text: encoded, except }
 }
+
+/**
+ * A JetStream stream's incarnation (LL-EPOCH-1): its creation time, which changes when the stream is
+ * deleted and made again (its sequence then starts again at 1).
+ */
+export const epochOf = (info: { readonly created: string }): string => `js.${info.created}`
 
 export const nanos = (ms: number): number => Math.round(ms * 1_000_000)

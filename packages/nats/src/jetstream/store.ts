@@ -6,7 +6,15 @@
  */
 
 import { randomUUID } from 'node:crypto'
-import type { SessionRecord, SessionStore, StreamEntry, StreamName, StreamRead } from '@lifeline/core/server'
+import type {
+  DedupInfo,
+  SessionRecord,
+  SessionStore,
+  StreamEntry,
+  StreamHead,
+  StreamName,
+  StreamRead,
+} from '@lifeline/core/server'
 import {
   DeliverPolicy,
   DiscardPolicy,
@@ -18,11 +26,22 @@ import {
   type PubAck,
   StorageType,
   type StreamConfig,
+  type StreamInfo,
 } from '@nats-io/jetstream'
 import { type KV, Kvm } from '@nats-io/kv'
 import { Empty, headers, type NatsConnection, NoRespondersError, TimeoutError } from '@nats-io/nats-core'
 import { type Claim, type ClaimResult, Claims } from './claims.js'
-import { EXCEPT_HEADER, entryOf, type Layout, layout, nanos, type Place, place, token } from './layout.js'
+import {
+  EXCEPT_HEADER,
+  entryOf,
+  epochOf,
+  type Layout,
+  layout,
+  nanos,
+  type Place,
+  place,
+  token,
+} from './layout.js'
 
 export interface Bounds {
   /** Most entries held. Default 1000. */
@@ -78,10 +97,11 @@ export class JetStreamStore implements SessionStore {
   private readonly directBounds: Bounds
   private readonly replicas: number
   private readonly storage: StorageType
-  private readonly topics = new Map<string, Promise<void>>()
+  /** Topic streams made (or found) by this process, with their incarnation (LL-EPOCH-1). */
+  private readonly topics = new Map<string, Promise<string>>()
   /** Direct streams' last seqs, known to this node (their writer). */
   private readonly counters = new Map<string, Promise<number>>()
-  private ready: Promise<{ kv: KV; jsm: JetStreamManager }> | undefined
+  private ready: Promise<Ready> | undefined
   private readonly claims: Claims
 
   constructor(
@@ -114,7 +134,7 @@ export class JetStreamStore implements SessionStore {
   }
 
   /** Creates the bucket and shared streams (idempotent); every method waits for it. */
-  init(): Promise<{ kv: KV; jsm: JetStreamManager }> {
+  init(): Promise<Ready> {
     this.ready ??= this.setUp()
     return this.ready
   }
@@ -136,19 +156,22 @@ export class JetStreamStore implements SessionStore {
     await kv.purge(token(sid))
   }
 
-  async append(stream: StreamName, build: (seq: number) => Omit<StreamEntry, 'seq'>): Promise<StreamEntry> {
+  async append(
+    stream: StreamName,
+    build: (seq: number) => Omit<StreamEntry, 'seq' | 'epoch'>,
+  ): Promise<StreamEntry> {
     const where = place(this.layout, this.name, stream)
     if (where.kind === 'topic') {
-      await this.ensureTopic(where)
+      const epoch = await this.ensureTopic(where)
       // The seq is the stream's: known only from the ack. The frame is stored with seq 0 and gets its
       // real seq back here and on every read (entryOf).
       const draft = build(0)
       const ack = await this.publish(where.subject, draft.text, draft.except)
-      return entryOf(ack.seq, draft.text, draft.except)
+      return entryOf(ack.seq, epoch, draft.text, draft.except)
     }
-    await this.init()
+    const { directEpoch } = await this.init()
     const seq = await this.nextDirect(where)
-    const entry: StreamEntry = { seq, ...build(seq) }
+    const entry: StreamEntry = { seq, epoch: directEpoch, ...build(seq) }
     await this.publish(where.subject, entry.text, entry.except)
     return entry
   }
@@ -160,11 +183,15 @@ export class JetStreamStore implements SessionStore {
       : this.readDirect(where, afterSeq, limit)
   }
 
-  async lastSeq(stream: StreamName): Promise<number> {
+  async head(stream: StreamName): Promise<StreamHead> {
     const where = place(this.layout, this.name, stream)
-    if (where.kind === 'direct') return this.lastDirect(where)
-    const state = await this.topicState(where)
-    return state?.last_seq ?? 0
+    if (where.kind === 'direct') {
+      const { directEpoch } = await this.init()
+      return { epoch: directEpoch, lastSeq: await this.lastDirect(where) }
+    }
+    await this.ensureTopic(where)
+    const info = await this.topicInfo(where)
+    return { epoch: info === undefined ? 'js.none' : epochOf(info), lastSeq: info?.state.last_seq ?? 0 }
   }
 
   /** LL-ACK-4: drops what the client acked, keeping the last entry so the stream's seq survives. */
@@ -192,6 +219,13 @@ export class JetStreamStore implements SessionStore {
       msgID: JSON.stringify([subject, id]),
     })
     return !ack.duplicate
+  }
+
+  /** JetStream's duplicate window is bounded by age only; its incarnation is the dedup stream's. */
+  async dedupInfo(): Promise<DedupInfo> {
+    const { dedupEpoch } = await this.init()
+    const maxAgeMs = this.options.dedupWindowMs ?? 10 * 60_000
+    return { epoch: dedupEpoch, maxIds: Number.MAX_SAFE_INTEGER, maxAgeMs }
   }
 
   async close(): Promise<void> {
@@ -239,22 +273,22 @@ export class JetStreamStore implements SessionStore {
     }
   }
 
-  /** Creates a topic's stream once per process (idempotent at the server). */
-  ensureTopic(where: Place): Promise<void> {
+  /** Creates a topic's stream once per process (idempotent at the server); resolves with its epoch. */
+  ensureTopic(where: Place): Promise<string> {
     let ready = this.topics.get(where.stream)
     if (ready === undefined) {
-      ready = this.init().then(({ jsm }) => addOrUpdate(jsm, this.topicConfig(where)))
+      ready = this.init().then(async ({ jsm }) => epochOf(await addOrUpdate(jsm, this.topicConfig(where))))
       ready.catch(() => this.topics.delete(where.stream))
       this.topics.set(where.stream, ready)
     }
     return ready
   }
 
-  private async setUp(): Promise<{ kv: KV; jsm: JetStreamManager }> {
+  private async setUp(): Promise<Ready> {
     const jsm = await jetstreamManager(this.nc)
     const d = this.directBounds
     const window = nanos(this.options.dedupWindowMs ?? 10 * 60_000)
-    await addOrUpdate(jsm, {
+    const direct = await addOrUpdate(jsm, {
       name: this.layout.direct,
       subjects: [`${this.layout.root}.d.*`],
       max_msgs_per_subject: d.maxEntries,
@@ -266,7 +300,7 @@ export class JetStreamStore implements SessionStore {
       num_replicas: this.replicas,
       allow_direct: true,
     })
-    await addOrUpdate(jsm, {
+    const dedup = await addOrUpdate(jsm, {
       name: this.layout.dedup,
       subjects: [`${this.layout.root}.id`],
       duplicate_window: window,
@@ -286,13 +320,13 @@ export class JetStreamStore implements SessionStore {
       replicas: this.replicas,
       storage: this.storage,
     })
-    return { kv, jsm }
+    return { kv, jsm, directEpoch: epochOf(direct), dedupEpoch: epochOf(dedup) }
   }
 
-  private async topicState(where: Place): Promise<{ first_seq: number; last_seq: number } | undefined> {
+  private async topicInfo(where: Place): Promise<StreamInfo | undefined> {
     const { jsm } = await this.init()
     try {
-      return (await this.retrying(() => jsm.streams.info(where.stream))).state
+      return await this.retrying(() => jsm.streams.info(where.stream))
     } catch (error) {
       if (error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND) return undefined
       throw error
@@ -300,23 +334,29 @@ export class JetStreamStore implements SessionStore {
   }
 
   private async readTopic(where: Place, afterSeq: number, limit: number): Promise<StreamRead> {
-    const state = await this.topicState(where)
-    if (state === undefined) return { covered: afterSeq === 0, entries: [], lastSeq: 0 }
-    const last = state.last_seq
-    if (afterSeq >= last) return { covered: afterSeq === last, entries: [], lastSeq: last }
+    await this.ensureTopic(where)
+    const info = await this.topicInfo(where)
+    if (info === undefined) return { epoch: 'js.none', covered: afterSeq === 0, entries: [], lastSeq: 0 }
+    const epoch = epochOf(info)
+    const { first_seq: first, last_seq: last } = info.state
+    // LL-RESUME-11: a cursor above the end is not covered.
+    if (afterSeq >= last) return { epoch, covered: afterSeq === last, entries: [], lastSeq: last }
     // LL-REPLAY-3: entries after afterSeq were dropped when the oldest kept one is further on.
-    if (state.first_seq > afterSeq + 1) return { covered: false, entries: [], lastSeq: last }
-    const entries = await this.fetch(where, afterSeq + 1, Math.min(limit, last - afterSeq), undefined)
-    return { covered: true, entries, lastSeq: last }
+    if (first > afterSeq + 1) return { epoch, covered: false, entries: [], lastSeq: last }
+    const entries = await this.fetch(where, epoch, afterSeq + 1, Math.min(limit, last - afterSeq), undefined)
+    return { epoch, covered: true, entries, lastSeq: last }
   }
 
   private async readDirect(where: Place, afterSeq: number, limit: number): Promise<StreamRead> {
+    const { directEpoch: epoch } = await this.init()
     const last = await this.lastDirect(where)
-    if (afterSeq >= last) return { covered: afterSeq === last, entries: [], lastSeq: last }
-    const kept = await this.fetch(where, 1, this.directBounds.maxEntries, last)
+    if (afterSeq >= last) return { epoch, covered: afterSeq === last, entries: [], lastSeq: last }
+    const kept = await this.fetch(where, epoch, 1, this.directBounds.maxEntries, last)
     const first = kept[0]?.seq
-    if (first === undefined || first > afterSeq + 1) return { covered: false, entries: [], lastSeq: last }
-    return { covered: true, entries: kept.filter((e) => e.seq > afterSeq).slice(0, limit), lastSeq: last }
+    if (first === undefined || first > afterSeq + 1)
+      return { epoch, covered: false, entries: [], lastSeq: last }
+    const entries = kept.filter((e) => e.seq > afterSeq).slice(0, limit)
+    return { epoch, covered: true, entries, lastSeq: last }
   }
 
   /**
@@ -325,6 +365,7 @@ export class JetStreamStore implements SessionStore {
    */
   private async fetch(
     where: Place,
+    epoch: string,
     from: number,
     count: number,
     until: number | undefined,
@@ -341,7 +382,7 @@ export class JetStreamStore implements SessionStore {
     for await (const msg of messages) {
       const except = msg.headers?.get(EXCEPT_HEADER) || undefined
       const seq = where.kind === 'topic' ? msg.seq : (JSON.parse(msg.string()) as { seq: number }).seq
-      entries.push(entryOf(seq, msg.string(), except))
+      entries.push(entryOf(seq, epoch, msg.string(), except))
       if (entries.length >= count || seq === until) break
     }
     await consumer.delete().catch(() => {})
@@ -381,14 +422,22 @@ function exceptHeaders(except: string | undefined): { headers?: ReturnType<typeo
   return { headers: h }
 }
 
+interface Ready {
+  readonly kv: KV
+  readonly jsm: JetStreamManager
+  /** Incarnations of the shared direct stream and of the dedup stream (LL-EPOCH-1, LL-SEND-10). */
+  readonly directEpoch: string
+  readonly dedupEpoch: string
+}
+
 async function addOrUpdate(
   jsm: JetStreamManager,
   config: Partial<StreamConfig> & { name: string },
-): Promise<void> {
+): Promise<StreamInfo> {
   try {
-    await jsm.streams.add(config)
+    return await jsm.streams.add(config)
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.code !== STREAM_NAME_IN_USE) throw error
-    await jsm.streams.update(config.name, config)
+    return await jsm.streams.update(config.name, config)
   }
 }

@@ -8,6 +8,8 @@ import {
 import {
   ASCII_TOKEN,
   Data,
+  Epoch,
+  epoch,
   frame,
   messageSeq,
   OpaqueToken,
@@ -28,6 +30,13 @@ export const ResumeRequest = Type.Object(
         additionalProperties: false,
         maxProperties: MAX_RESUME_TOPICS,
         description: 'Highest seq delivered to the app, per joined topic.',
+      }),
+    ),
+    epochs: Type.Optional(
+      Type.Record(Topic, Epoch, {
+        additionalProperties: false,
+        maxProperties: MAX_RESUME_TOPICS,
+        description: 'The incarnation of each cursor in topics (LL-EPOCH-2).',
       }),
     ),
   },
@@ -107,6 +116,7 @@ export const Join = frame(
       from: Type.Optional(
         seq('Recover the topic from this seq: the client already has every message up to it.'),
       ),
+      epoch: Type.Optional(epoch('The incarnation `from` belongs to (LL-EPOCH-3).')),
     },
     { description: 'Client to server: subscribe to a topic. Answered by joined or join_error.' },
   ),

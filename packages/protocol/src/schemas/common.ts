@@ -49,6 +49,12 @@ export const ASCII_TOKEN = '^[!-~]+$'
 export const OpaqueToken = (description: string, maxLength: number) =>
   Type.String({ minLength: 1, maxLength, pattern: ASCII_TOKEN, description })
 
+/** A stream incarnation (LL-EPOCH-1): printable ASCII, so it means the same bytes everywhere. */
+export const epoch = (
+  description = 'Incarnation of a topic stream (LL-EPOCH-1): seqs of one mean nothing in another.',
+) => Type.String({ minLength: 1, maxLength: 64, pattern: ASCII_TOKEN, description })
+export const Epoch = epoch()
+
 /** Names a frame schema for the generated JSON Schema and the codec's dispatch table. */
 export const frame = <T extends TSchema>(name: string, schema: T): T => {
   schema.$id = `${SCHEMA_BASE}${name}.json`

@@ -1,9 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { MAX_APP_MEMENTO_LENGTH, MAX_MEMENTO_LENGTH } from '../limits.js'
+import { MAX_APP_MEMENTO_LENGTH, MAX_MEMENTO_LENGTH, MAX_RESUME_TOPICS } from '../limits.js'
 import {
   ASCII_TOKEN,
   Code,
   Data,
+  Epoch,
+  epoch,
   frame,
   MessageSeq,
   Millis,
@@ -25,17 +27,46 @@ export const SessionId = Type.String({
 })
 
 export const UnrecoveredReason = Type.Union(
-  [Type.Literal('expired'), Type.Literal('unknown'), Type.Literal('invalid'), Type.Literal('overflow')],
+  [
+    Type.Literal('expired'),
+    Type.Literal('unknown'),
+    Type.Literal('invalid'),
+    Type.Literal('overflow'),
+    Type.Literal('ended'),
+    Type.Literal('kicked'),
+    Type.Literal('retired'),
+  ],
   {
     description:
-      'Why a resume did not recover everything: expired (grace or memento lifetime over), unknown (no such session, e.g. server restarted), invalid (memento rejected), overflow (the replay log no longer covers the gap).',
+      "Why a resume did not recover everything (LL-RESUME-4): expired (grace or memento lifetime over), unknown (no such session, e.g. server restarted), invalid (memento rejected), overflow (some streams lost entries: see lost), ended (the client's bye ended the session), kicked (the server app ended it), retired (signed with a retired key).",
   },
+)
+
+export const LostStreams = Type.Object(
+  {
+    seq: Type.Optional(seq('The direct stream did not recover: its cursor is now this seq.')),
+    topics: Type.Optional(
+      Type.Record(Topic, Type.Object({ seq: seq('The new cursor.'), epoch: Epoch }), {
+        additionalProperties: false,
+        maxProperties: MAX_RESUME_TOPICS,
+        description: 'Topics that did not recover, with the cursor and incarnation they continue from.',
+      }),
+    ),
+  },
+  { description: 'Streams that lost entries in this resume, and where each continues (LL-RESUME-3).' },
 )
 
 export const Limits = Type.Object(
   {
     maxFrameBytes: Type.Integer({ minimum: 1024, description: 'Largest frame (UTF-8 bytes) accepted.' }),
     maxTopics: Type.Integer({ minimum: 1, description: 'Most topics one session may join.' }),
+    maxSessions: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Most sessions one subject may hold (LL-LIMIT-6).' }),
+    ),
+    dedupIds: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Message ids the de-duplication window holds per subject.' }),
+    ),
+    dedupMs: Type.Optional(millis('How long the de-duplication window keeps an id.')),
   },
   { description: 'Limits the server enforces on this session.' },
 )
@@ -56,7 +87,21 @@ export const Welcome = frame(
         description: 'True when the session resumed with nothing missing: every gap will be replayed.',
       }),
       reason: Type.Optional(UnrecoveredReason),
+      lost: Type.Optional(LostStreams),
       ackedSeq: seq('Highest client send seq the server has processed in this session (0 for a new one).'),
+      receivedSeq: Type.Optional(
+        seq(
+          'Highest client send seq the server has received in this session; new sends follow it (LL-SEND-8).',
+        ),
+      ),
+      dedupEpoch: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 64,
+          pattern: ASCII_TOKEN,
+          description: "Incarnation of the subject's de-duplication window (LL-SEND-10).",
+        }),
+      ),
       topics: Type.Array(Topic, { description: 'Topics the resumed session is still joined to.' }),
       heartbeatMs: Millis,
       heartbeatTimeoutMs: Millis,
@@ -119,6 +164,7 @@ export const Joined = frame(
       type: Type.Literal('joined'),
       topic: Topic,
       seq: seq('The client cursor for the topic: live messages start after it.'),
+      epoch: Type.Optional(epoch('The incarnation seq belongs to (LL-EPOCH-2).')),
       recovered: Type.Optional(
         Type.Boolean({ description: 'With join.from: true when every message after from will be replayed.' }),
       ),
@@ -245,3 +291,4 @@ export type ErrorFrame = Static<typeof ErrorFrame>
 export type ServerBye = Static<typeof ServerBye>
 export type UnrecoveredReason = Static<typeof UnrecoveredReason>
 export type Limits = Static<typeof Limits>
+export type LostStreams = Static<typeof LostStreams>
