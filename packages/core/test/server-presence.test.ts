@@ -51,7 +51,14 @@ describe('presence at scale', () => {
       authenticate: (auth) => ({ subject: String(auth) }),
     })
     const a = await member(w, 'a', 'big')
-    expect(a.last('joined')).toEqual({ type: 'joined', topic: 'big', seq: 0, members: [], presence: false })
+    expect(a.last('joined')).toEqual({
+      type: 'joined',
+      topic: 'big',
+      seq: 0,
+      epoch: expect.any(String),
+      members: [],
+      presence: false,
+    })
     const b = await member(w, 'b', 'big')
     b.send({ type: 'join', topic: 'big' }) // LL-TOPIC-3: joined again, still without members
     await settle()
@@ -79,8 +86,8 @@ describe('presence at scale', () => {
     await settle()
     await Promise.all([client.join('big'), client.join('small')])
     expect(joined).toEqual([
-      { topic: 'big', recovered: undefined, presence: false },
-      { topic: 'small', recovered: undefined, presence: true },
+      { topic: 'big', recovered: undefined, presence: false, seq: 0 },
+      { topic: 'small', recovered: undefined, presence: true, seq: 0 },
     ])
     expect(client.members('big').size).toBe(0)
     client.close()
