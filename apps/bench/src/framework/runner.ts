@@ -52,8 +52,9 @@ export async function runScenario(
     described.loadAfter = os.loadavg()
     return machineLine(described)
   }
-  const rounds = scenario.rounds ?? (options.quick ? 2 : 5)
-  const warmup = scenario.warmup ?? true
+  // Quick (CI): each side once, to show it still runs; budget scenarios set their own rounds.
+  const rounds = options.quick ? Math.min(scenario.rounds ?? 1, 2) : (scenario.rounds ?? 5)
+  const warmup = !options.quick && (scenario.warmup ?? true)
   // samples[side][metric] = one value per measured round
   const samples = scenario.sides.map(() => new Map<string, number[]>())
   const series = new Map<string, Series>()

@@ -2,6 +2,7 @@
 import { systemClock } from '@lifeline/core'
 import { DedupWindow } from '@lifeline/core/server'
 import type { BenchOptions, Scenario, Side } from '../framework/types.js'
+import { COMPLEXITY_BUDGET } from './complexity.js'
 
 function window(maxIds: number, admits: number): Side {
   return {
@@ -33,7 +34,7 @@ export function dedupScenarios(options: BenchOptions): Scenario[] {
           title: 'time per admit',
           unit: 'µs',
           better: 'lower',
-          targets: [{ against: small.name, max: 3, note: 'flat: O(1)', budget: true }],
+          targets: [{ against: small.name, max: COMPLEXITY_BUDGET, note: 'flat: O(1)', budget: true }],
         },
       ],
     },

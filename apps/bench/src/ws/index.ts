@@ -1,5 +1,6 @@
 /** The ws scenarios: Lifeline over ws next to raw ws (and Socket.IO where it applies). */
 import type { BenchModule } from '../framework/types.js'
+import { complexityScenarios } from './complexity.js'
 import { dedupScenarios } from './dedup.js'
 import { memoryScenarios } from './memory.js'
 import { roomScenarios } from './rooms.js'
@@ -12,5 +13,6 @@ export const wsBench: BenchModule = {
     ...roomScenarios(options),
     ...memoryScenarios(options),
     ...dedupScenarios(options),
+    ...complexityScenarios(options),
   ],
 }

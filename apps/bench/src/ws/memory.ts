@@ -47,7 +47,7 @@ function side(name: string, kind: 'lifeline' | 'raw' | 'socket.io', sessions: nu
 }
 
 export function memoryScenarios(options: BenchOptions): Scenario[] {
-  const sessions = options.quick ? 500 : 5_000
+  const sessions = options.quick ? 200 : 5_000
   return [
     {
       id: 'ws.memory',

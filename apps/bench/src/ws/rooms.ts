@@ -7,6 +7,7 @@
 import { collectGarbage } from '../framework/counter.js'
 import { here, type Peer } from '../framework/peer.js'
 import type { BenchOptions, Scenario, Side } from '../framework/types.js'
+import { COMPLEXITY_BUDGET } from './complexity.js'
 import { payloads, startLifeline, startRaw, until } from './servers.js'
 import { startSocketIo } from './sio.js'
 
@@ -95,7 +96,7 @@ function replay(options: BenchOptions): Scenario {
 }
 
 function fanout(options: BenchOptions): Scenario {
-  const sessions = options.quick ? 200 : 2_000
+  const sessions = options.quick ? 100 : 2_000
   const publishes = 100
   const total = sessions * publishes
   const measure = async (peer: Peer, publish: () => void) => {
@@ -183,8 +184,8 @@ function fanout(options: BenchOptions): Scenario {
 }
 
 function publishAway(options: BenchOptions): Scenario {
-  const away = options.quick ? 500 : 2_000
-  const publishes = options.quick ? 2_000 : 5_000
+  const away = options.quick ? 1_000 : 2_000
+  const publishes = 5_000
   const lifeline = (count: number): Side => ({
     name: `Lifeline, ${count.toLocaleString('en-US')} away`,
     run: async (context) => {
@@ -230,7 +231,7 @@ function publishAway(options: BenchOptions): Scenario {
         unit: 'µs',
         better: 'lower',
         targets: [
-          { against: flat, max: 2, note: 'flat in sessions away', budget: true },
+          { against: flat, max: COMPLEXITY_BUDGET, note: 'flat in sessions away', budget: true },
           { against: socketIo.name, max: 2 },
         ],
       },
@@ -268,7 +269,7 @@ async function timePublishes(publish: () => void, count: number): Promise<{ us: 
 }
 
 function joins(options: BenchOptions): Scenario {
-  const members = options.quick ? 200 : 2_000
+  const members = options.quick ? 100 : 2_000
   const lifeline = (name: string, presence: boolean): Side => ({
     name,
     run: async (context) => {

@@ -129,7 +129,7 @@ export function throughputScenarios(options: BenchOptions): Scenario[] {
 }
 
 function clientToServer(options: BenchOptions): Scenario {
-  const messages = options.quick ? 10_000 : 100_000
+  const messages = options.quick ? 5_000 : 100_000
   const lifeline = (name: string, window: number | undefined, outbox?: number): Side => ({
     name,
     run: async (context: RunContext) => {
