@@ -25,6 +25,8 @@ interface Tracked {
 }
 
 const tracked: Tracked[] = []
+/** Why sessions were not resumed after the drop (welcome reasons), to tell a lost memento from overload. */
+let notResumed: Record<string, number> = {}
 let droppedAt = 0
 let buckets: number[] = []
 
@@ -36,6 +38,8 @@ export async function start(args: {
   count: number
   first: number
   jitter: boolean
+  /** Every client joins this topic once open. */
+  room?: string
 }): Promise<number> {
   const opened: Promise<void>[] = []
   for (let i = 0; i < args.count; i++) {
@@ -55,6 +59,11 @@ export async function start(args: {
         entry.last = n
       }
     })
+    client.on('session', (event) => {
+      if (droppedAt === 0 || event.resumed) return
+      const reason = event.reason ?? 'none'
+      notResumed[reason] = (notResumed[reason] ?? 0) + 1
+    })
     client.on('status', (status) => {
       if (droppedAt === 0) return
       if (status.type === 'connecting') {
@@ -65,16 +74,16 @@ export async function start(args: {
         entry.recovered = status.resumed && status.recovered
       }
     })
-    opened.push(
-      new Promise((resolve) => {
-        const off = client.on('status', (status) => {
-          if (status.type === 'open') {
-            off()
-            resolve()
-          }
-        })
-      }),
-    )
+    const open = new Promise<void>((resolve) => {
+      const off = client.on('status', (status) => {
+        if (status.type === 'open') {
+          off()
+          resolve()
+        }
+      })
+    })
+    const room = args.room
+    opened.push(room === undefined ? open : open.then(() => client.join(room)))
     client.connect()
     // A few at a time: the initial connect is not what is measured.
     if (opened.length % 50 === 0) await Promise.all(opened)
@@ -87,6 +96,7 @@ export async function start(args: {
 export function arm(args: { at: number }): void {
   droppedAt = args.at
   buckets = []
+  notResumed = {}
   for (const entry of tracked) entry.resumedAt = 0
 }
 
@@ -105,6 +115,7 @@ export interface StormReport {
   readonly duplicated: number
   readonly buckets: number[]
   readonly pending: number
+  readonly notResumed: Record<string, number>
 }
 
 export function report(): StormReport {
@@ -134,5 +145,6 @@ export function report(): StormReport {
     duplicated,
     pending,
     buckets: [...buckets],
+    notResumed: { ...notResumed },
   }
 }
