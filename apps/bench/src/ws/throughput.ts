@@ -5,8 +5,10 @@
 import { here, type Peer } from '../framework/peer.js'
 import type { BenchOptions, RunContext, Scenario, Side } from '../framework/types.js'
 import { payloads, type RawSide, startLifeline, startRaw, until } from './servers.js'
+import { startSocketIo } from './sio.js'
 
 const CLIENTS = here(import.meta.url, './clients.ts')
+const SIO = here(import.meta.url, './sio-clients.ts')
 const RAW = 'raw ws, one send per message'
 const RAW_BATCHED = 'raw ws batched per tick'
 
@@ -128,6 +130,29 @@ export function throughputScenarios(options: BenchOptions): Scenario[] {
   ]
 }
 
+/**
+ * Socket.IO's at-least-once sends: ackTimeout and retries make every emit wait for its ack before the
+ * next leaves. Fewer messages (they are slow); the rate is what matters.
+ */
+function socketIoAcked(messages: number): Side {
+  return {
+    name: 'Socket.IO, ackTimeout + retries',
+    run: async (context) => {
+      const side = await startSocketIo(false)
+      try {
+        const peer = await context.peer()
+        await peer.call(SIO, 'connect', { url: side.url, count: 1, retries: true })
+        const started = performance.now()
+        await peer.call(SIO, 'send', { count: messages })
+        await until(() => side.received >= messages)
+        return { rate: messages / ((performance.now() - started) / 1000) }
+      } finally {
+        await side.close()
+      }
+    },
+  }
+}
+
 function clientToServer(options: BenchOptions): Scenario {
   const messages = options.quick ? 5_000 : 100_000
   const lifeline = (name: string, window: number | undefined, outbox?: number): Side => ({
@@ -166,13 +191,14 @@ function clientToServer(options: BenchOptions): Scenario {
   return {
     id: 'ws.c2s',
     title: 'client→server over ws, acked + de-duplicated',
-    description: `One client sends ${messages.toLocaleString('en-US')} messages; Lifeline's are numbered, de-duplicated by id on the server, processed by onMessage and acked, and the figure runs until the client saw every ack. "Awaiting each" keeps a window of sends in flight, each awaited, with the default outbox; "send() all" calls send for every message at once, which needs an outbox that holds them all. Raw ws sends the same JSON and the server parses it; no ack.`,
+    description: `One client sends ${messages.toLocaleString('en-US')} messages; Lifeline's are numbered, de-duplicated by id on the server, processed by onMessage and acked, and the figure runs until the client saw every ack. "Awaiting each" keeps a window of sends in flight, each awaited, with the default outbox; "send() all" calls send for every message at once, which needs an outbox that holds them all. Raw ws sends the same JSON and the server parses it; no ack. Socket.IO with ackTimeout and retries (its at-least-once mode) sends fewer messages, one acked emit at a time.`,
     sides: [
       lifeline('Lifeline, awaiting each (window 1,000), default outbox', 1000),
       lifeline('Lifeline, send() all, outbox raised', undefined, messages),
       lifeline('Lifeline, awaiting each (window 100)', 100),
       raw(RAW, false),
       raw(RAW_BATCHED, true),
+      socketIoAcked(options.quick ? 1_000 : 20_000),
     ],
     metrics: [
       {
