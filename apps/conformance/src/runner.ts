@@ -210,7 +210,7 @@ export function pongFor(frame: Record<string, unknown>): string {
   return JSON.stringify(frame.id === undefined ? { type: 'pong' } : { type: 'pong', id: frame.id })
 }
 
-export type LinkState = 'connecting' | 'open' | 'closed' | 'abandoned'
+export type LinkState = 'connecting' | 'open' | 'closed' | 'abandoned' | 'closing'
 
 /**
  * One WebSocket of an actor, on either side: frames from the peer are checked against their schema,
@@ -278,7 +278,8 @@ export class Link {
 
   private receive(value: unknown): void {
     // Nothing is read on a socket we closed or abandoned: what the peer still sends does not reach us.
-    if (this.state !== 'open') return
+    // After our own bye we still read: the peer answers it (LL-INTENT-1).
+    if (this.state !== 'open' && this.state !== 'closing') return
     const direction = this.peer === 'server' ? 's2c' : 'c2s'
     const who = this.who()
     const batch = this.wire.batches && Array.isArray(value)
@@ -313,11 +314,11 @@ export class Link {
   }
 
   /**
-   * After our own bye over Socket.IO (LL-SIO-9): read nothing more, but leave the disconnect to the peer,
-   * which ends the socket once it has handled the bye.
+   * After our own bye (LL-INTENT-1, LL-SIO-9): send nothing more, read the peer's answer, and leave the
+   * close to the peer, which ends the socket once it has handled the bye.
    */
   closeAfterPeer(): void {
-    if (this.state === 'open' || this.state === 'connecting') this.state = 'closed'
+    if (this.state === 'open' || this.state === 'connecting') this.state = 'closing'
   }
 
   /** `reset`: the connection is cut, no close frame. */

@@ -245,11 +245,20 @@ class ServerTraceRun extends RealTimeTrace {
       else if (link.state === 'connecting') await link.opened
       if (!link.usable) throw new Failure(`${step.client} has no open connection to send on (${link.state})`)
       await link.send(JSON.stringify(frame))
-      // A client closes after its own bye (LL-WS-3); over Socket.IO it leaves that to the server (LL-SIO-9).
-      if (frame.type === 'bye') {
-        if (this.target.socketIo === undefined) link.close(1000, 'bye')
-        else link.closeAfterPeer()
-      }
+      // After its own bye a client leaves the close to the server, which answers bye 4007 (LL-INTENT-1,
+      // LL-WS-3, LL-SIO-9): it sends nothing more and still reads what comes.
+      if (frame.type === 'bye') link.closeAfterPeer()
+      return
+    }
+    if ('c2sBatch' in step) {
+      const frames = step.c2sBatch.map((pattern) => this.book.outgoing(pattern))
+      let link = this.links.get(step.client)
+      if (frames[0]?.type === 'hello' || link === undefined) link = await this.openLink(step.client)
+      else if (link.state === 'connecting') await link.opened
+      if (!link.usable) throw new Failure(`${step.client} has no open connection to send on (${link.state})`)
+      // One message on WebSocket (LL-WS-2); Socket.IO has no batches (LL-SIO-1): back to back there.
+      if (this.target.socketIo === undefined) await link.send(JSON.stringify(frames))
+      else for (const frame of frames) await link.send(JSON.stringify(frame))
       return
     }
     if ('s2c' in step) return this.expectFrame(step.client, 's2c', step.s2c)

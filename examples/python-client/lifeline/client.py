@@ -116,6 +116,7 @@ class LifelineClient:
 
         # the current connection
         self._conn = 0  # id of the current connection; events of older ones are ignored
+        self._lingering: Optional[WebSocket] = None  # after our bye, until the server closes it
         self._ws: Optional[WebSocket] = None
         self._phase: Optional[str] = None  # dialing | hello | open
         self._asked_resume = False
@@ -229,6 +230,7 @@ class LifelineClient:
                 if event is not None:
                     if event[0] == "dispose":
                         self._abandon()
+                        self._close_lingering()
                         return
                     self._handle(event)
                 self._run_timers()
@@ -329,6 +331,14 @@ class LifelineClient:
             self._last_sent = time.monotonic()
         except (ConnectionClosed, OSError) as e:
             log.debug("write failed (%s); the reader will report the close", e)
+
+    def _close_lingering(self) -> None:
+        ws, self._lingering = self._lingering, None
+        if ws is not None:
+            try:
+                ws.close(1000)
+            except Exception:  # already closed by the server: what we waited for
+                pass
 
     def _abandon(self, code: int = 1000, graceful: bool = False) -> None:
         """Forget the current connection: later events of it are ignored."""
@@ -654,10 +664,16 @@ class LifelineClient:
     def _cmd_close(self, reason: Optional[str]) -> None:
         if self.status == "closed":
             return
+        lingering = None
         if self._phase == "open":
             self._write({"type": "bye", **({"reason": reason} if reason else {})})  # LL-INTENT-1
-            self._abandon(1000, graceful=True)  # LL-WS-3: close with 1000 after our bye
+            # LL-INTENT-1, LL-WS-3: the server answers bye 4007 and closes; we close with 1000 only
+            # if it has not within a second. Its answer is not read: the session is over.
+            lingering, self._ws = self._ws, None
         self._finish(1000, reason or "closed by the application")
+        if lingering is not None:
+            self._lingering = lingering
+            self._deadlines["linger"] = time.monotonic() + 1.0
 
     def _settle(self, p: PendingSend, outcome: str, **extra: Any) -> None:
         payload: dict[str, Any] = {"id": p.id, "data": p.data, "outcome": outcome, **extra}
@@ -686,6 +702,8 @@ class LifelineClient:
                 self._after_close(None, False, None, reason="connect timeout")
             elif name == "ack":
                 self._send_acks(self._acks.take())
+            elif name == "linger":
+                self._close_lingering()
         if self._phase == "open" and self._hb > 0 and self._ws is not None:
             if now >= self._ws.last_rx + self._hb + self._hb_timeout:
                 log.info("heartbeat timeout: the link is dead")  # LL-BEAT-3

@@ -47,6 +47,21 @@ export class MessageTooLargeError extends LifelineError {
   }
 }
 
+/**
+ * A send whose outcome cannot be known (LL-SEND-10): it was written before the server lost the
+ * de-duplication window that would have told a resend apart, so it may or may not have been
+ * processed; resending could process it twice. Check with your own data, then send again if needed.
+ */
+export class OutcomeUnknownError extends LifelineError {
+  override name = 'OutcomeUnknownError'
+  constructor(
+    readonly id: string,
+    options?: ErrorOptions,
+  ) {
+    super(`the outcome of send ${id} is unknown: the server lost its de-duplication window`, options)
+  }
+}
+
 /** The server ended the connection with a fatal code (LL-INTENT-2): kicked, unauthorized, replaced... */
 export class ServerClosedError extends LifelineError {
   override name = 'ServerClosedError'

@@ -26,7 +26,10 @@ export type { OutboxLimits, OverflowPolicy } from './client/outbox.js'
 export {
   memoryStorage,
   type SessionStorage,
+  type StoredSend,
   type StoredSession,
+  type SyncSessionStorage,
+  saveKeeping,
   type WebStorageLike,
   webStorage,
 } from './client/storage.js'
@@ -45,6 +48,7 @@ export {
   LifelineError,
   MaxAttemptsError,
   MessageTooLargeError,
+  OutcomeUnknownError,
   SendRejectedError,
   ServerClosedError,
 } from './errors.js'

@@ -589,13 +589,29 @@ describe('scripted server: intent (LL-INTENT-2, LL-INTENT-4)', () => {
     expect(storage.load()).toBeUndefined()
   })
 
-  it('LL-INTENT-1: close() says bye on the open link and then closes it', async () => {
-    const { server, client } = await connected()
+  it('LL-INTENT-1: close() says bye and leaves the close to the server; it closes with 1000 only when the server does not', async () => {
+    const { server, client, advance } = await connected()
     const link = server.last
     client.close()
     await settle()
     expect(link.frames.map((f) => f.type)).toEqual(['hello', 'bye'])
+    expect(client.status.type).toBe('closed')
+    await advance(999)
+    expect(link.closed).toBeUndefined()
+    await advance(1)
     expect(link.closed).toMatchObject({ code: 1000 })
+  })
+
+  it('LL-INTENT-1: after its bye the client reads the server bye 4007 and its close, and sets no timer left behind', async () => {
+    const { server, client, clock } = await connected()
+    const link = server.last
+    client.close()
+    await settle()
+    link.send({ type: 'bye', code: 4007, reason: 'bye', reconnect: false })
+    link.close(4007, 'bye')
+    await settle()
+    expect(link.closed).toMatchObject({ code: 4007 })
+    expect(clock.pendingTimers).toBe(0)
   })
 
   it('LL-INTENT-1: close() while connecting hangs up without a bye', async () => {

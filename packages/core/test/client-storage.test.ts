@@ -85,11 +85,11 @@ describe('webStorage (LL-MEMENTO-1, LL-RESUME-1)', () => {
     expect(storage.load()).toBeUndefined()
   })
 
-  it('LL-MEMENTO-1: a failing save or clear (quota, privacy mode) does not throw', () => {
+  it('LL-SEND-9: a failing save throws, so the client can keep less and say what it could not keep', () => {
     const backing = new FakeWebStorage()
     const storage = webStorage(backing)
     backing.failWrites = true
-    expect(() => storage.save(session)).not.toThrow()
+    expect(() => storage.save(session)).toThrow()
     expect(() => storage.clear()).not.toThrow()
     backing.failWrites = false
     expect(storage.load()).toBeUndefined()

@@ -183,6 +183,13 @@ export const TraceStep = Type.Union([
   Type.Object({ server: Type.Literal('app'), do: ServerAction }, { description: 'The server app acts.' }),
   Type.Object({ client: Actor, c2s: AnyObject }, { description: 'The client sends this frame.' }),
   Type.Object(
+    { client: Actor, c2sBatch: Type.Array(AnyObject, { minItems: 1, maxItems: 1024 }) },
+    {
+      description:
+        'The client sends these frames as one batch, one transport message (LL-WS-2). Only a harness that plays the client (the server suite) sends it; such traces check the server.',
+    },
+  ),
+  Type.Object(
     { client: Actor, s2c: AnyObject },
     { description: 'The server sends this frame to the client.' },
   ),

@@ -13,15 +13,16 @@ import {
 } from '@lifeline/protocol'
 import { Timer } from '../clock.js'
 import { Emitter } from '../emitter.js'
-import { BufferOverflowError, ConnectionClosedError, SendRejectedError } from '../errors.js'
+import { ConnectionClosedError, SendRejectedError } from '../errors.js'
 import type { ClientTransport, CloseInfo } from '../transport.js'
 import { ClientConnection } from './connection.js'
-import { encodeData, sendFrame, sendText, TOPIC_PATTERN, tooLarge } from './encoder.js'
+import { sendFrame, sendText, TOPIC_PATTERN } from './encoder.js'
 import type { ClientEvents, ClientStatus, SendOptions, SessionEvent } from './events.js'
 import { DIRECT, Inbox } from './inbox.js'
 import { type ConnectionEffect, type ConnectionEvent, type ConnectionState, transition } from './machine.js'
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js'
-import { Outbox, type OutgoingMessage } from './outbox.js'
+import { Sends } from './sends.js'
+import type { StoredSession } from './storage.js'
 import { TopicSync } from './topic-sync.js'
 import type { MemberInfo } from './topics.js'
 import { TransportPicker } from './transports.js'
@@ -37,7 +38,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private welcomed = false
   private readonly retryTimer: Timer
   private readonly ackTimer: Timer
-  private readonly outbox: Outbox
+  private readonly sends: Sends
   private readonly inbox: Inbox
   private readonly topics: TopicSync
   private memento: string | undefined
@@ -49,11 +50,12 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private hasBeenOpen = false
   private reconnected = false
   private attempts = 0
-  private nextId = 1
   private warnedIdle = false
   private stopEnvironment: (() => void) | undefined
   private readonly events: ConnectionEvent[] = []
   private dispatching = false
+  private loading = false
+  private detached = false
 
   constructor(options: ClientOptions) {
     super()
@@ -61,8 +63,28 @@ export class LifelineClient extends Emitter<ClientEvents> {
     this.picker = new TransportPicker(this.options.transports, this.options.transportPolicy)
     this.retryTimer = new Timer(this.options.clock)
     this.ackTimer = new Timer(this.options.clock)
-    this.outbox = new Outbox(this.options.outbox)
     this.inbox = new Inbox(this.options.ackEvery)
+    this.sends = new Sends(
+      {
+        limits: this.options.outbox,
+        storage: this.options.storage,
+        clock: this.options.clock,
+        idPrefix: this.options.idPrefix,
+        onOverflow: this.options.onOverflow,
+      },
+      this.inbox,
+      () => ({
+        memento: this.memento,
+        appMementoToken: this.appMementoToken,
+        appMementoValue: this.appMementoValue,
+      }),
+      {
+        pending: (count) => this.emit('pending', count),
+        settled: (id, topic, error) => this.emit('settled', { id, topic, error }),
+        unsaved: (ids) => this.emit('unsaved', { ids }),
+        lost: (ids) => this.emit('sendsLost', { ids }),
+      },
+    )
     this.topics = new TopicSync(
       this.inbox,
       (frame) => {
@@ -111,7 +133,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
 
   /** Sends not yet acked by the server, for a "3 pending" badge (LL-CLIENT-5). */
   get pending(): number {
-    return this.outbox.size
+    return this.sends.size
   }
 
   /** True once a connection after the first one has opened. */
@@ -153,14 +175,44 @@ export class LifelineClient extends Emitter<ClientEvents> {
     return this.topics.names()
   }
 
+  /** Unacked sends, oldest first, including those a reload kept (LL-SEND-9): for a pending list. */
+  get pendingSends(): ReadonlyArray<{
+    readonly id: string
+    readonly topic: string | undefined
+    readonly data: unknown
+  }> {
+    return this.sends.pendingMessages()
+  }
+
+  /**
+   * Starts: reads what the storage kept (a session to resume, sends from before a reload), then
+   * dials. With an asynchronous storage the dial waits for it.
+   */
   connect(): void {
+    if (this.state.status !== 'idle' || this.loading) return
+    let stored: StoredSession | undefined | Promise<StoredSession | undefined>
+    try {
+      stored = this.options.storage.load()
+    } catch {
+      stored = undefined // an unreadable storage must not stop the client from connecting
+    }
+    if (!(stored instanceof Promise)) return this.start(stored)
+    this.loading = true
+    stored.then(
+      (value) => this.start(value),
+      () => this.start(undefined),
+    )
+  }
+
+  private start(stored: StoredSession | undefined): void {
+    this.loading = false
     if (this.state.status !== 'idle') return
-    const stored = this.options.storage.load()
     this.memento = stored?.memento
     this.appMementoToken = stored?.appMemento
     this.appMementoValue = stored?.appMementoValue
     if (stored?.cursors !== undefined) this.inbox.restore(stored.cursors, stored.epochs)
     if (stored?.topicMementos !== undefined) this.inbox.restoreMementos(stored.topicMementos)
+    this.sends.restore(stored)
     const environment = this.options.environment
     this.stopEnvironment = environment.subscribe({
       online: () => this.dispatch({ type: 'online' }),
@@ -170,7 +222,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
       },
       hidden: () => {
         this.flushAcks()
-        this.persist()
+        void this.sends.save()
       },
     })
     this.dispatch({ type: 'connect', online: environment.isOnline() })
@@ -179,6 +231,20 @@ export class LifelineClient extends Emitter<ClientEvents> {
   /** Ends the session: bye to the server, no reconnect, pending sends fail (LL-INTENT-1). */
   close(): void {
     this.dispatch({ type: 'close' })
+  }
+
+  /**
+   * Stops this client without ending its session, as a page unload does (call it on `pagehide`):
+   * what the storage holds is saved a last time and then left alone for the next page, which resumes
+   * the session and sends what is pending (LL-SEND-9); the connection closes without a bye (1001), so
+   * the session waits in its grace period; no send settles. Tests use it to model a reload.
+   */
+  detach(): void {
+    if (this.state.status === 'closed') return
+    void this.sends.save()
+    this.detached = true
+    this.sends.detach()
+    this.dispatch({ type: 'detach' })
   }
 
   /**
@@ -195,32 +261,9 @@ export class LifelineClient extends Emitter<ClientEvents> {
     if (this.state.status === 'closed') {
       return Promise.reject(new ConnectionClosedError('the client is closed', 1000))
     }
-    const encoded = encodeData(data, options.topic, options.id)
-    if (encoded instanceof Error) return Promise.reject(encoded)
-    const id = options.id ?? `${this.options.idPrefix}.${this.nextId++}`
-    const refused = tooLarge(encoded, id, options.topic, this.maxFrameBytes)
-    if (refused !== undefined) return Promise.reject(refused)
-    return new Promise<void>((resolve, reject) => {
-      const message: OutgoingMessage = {
-        id,
-        topic: options.topic,
-        data,
-        json: encoded,
-        seq: 0,
-        settle: (error) => (error === undefined ? resolve() : reject(error)),
-      }
-      let dropped: OutgoingMessage[]
-      try {
-        dropped = this.outbox.add(message)
-      } catch (error) {
-        this.options.onOverflow?.({ id, topic: options.topic, data }, error as Error)
-        reject(error)
-        return
-      }
-      for (const victim of dropped) this.dropOverflow(victim)
-      this.emit('pending', this.outbox.size)
-      if (this.state.status === 'open') this.flushOutbox()
-    })
+    const added = this.sends.add(data, options, this.maxFrameBytes)
+    if (this.state.status === 'open') this.flushOutbox()
+    return added
   }
 
   /**
@@ -278,13 +321,14 @@ export class LifelineClient extends Emitter<ClientEvents> {
         const connection = this.connection
         this.connection = undefined
         if (connection === undefined) return
-        if (effect.bye) connection.send({ type: 'bye' })
-        return connection.close(1000, 'client closed')
+        if (!effect.bye) return connection.close(this.detached ? 1001 : 1000, 'client closed')
+        // LL-INTENT-1: the server answers bye 4007 and closes; close ourselves only if it does not.
+        connection.send({ type: 'bye' })
+        return connection.closeAfterBye(this.options.closeTimeoutMs)
       }
       case 'fail-pending':
-        this.outbox.failAll(effect.error)
-        this.topics.failAll(effect.error)
-        return this.emit('pending', 0)
+        this.sends.failAll(effect.error)
+        return this.topics.failAll(effect.error)
     }
   }
 
@@ -363,8 +407,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
     if (!this.welcomed) this.picker.failed(this.transportIndex)
     this.ackTimer.clear()
     this.inbox.takeAcks() // the next hello carries the cursors instead
-    this.persist() // so a reload before that hello does not deliver them again
-    this.outbox.connectionLost()
+    void this.sends.save() // so a reload before that hello does not deliver them again
+    this.sends.connectionLost()
     this.topics.connectionLost()
     if (bye?.code === CloseCode.SESSION_REPLACED || (bye !== undefined && !bye.reconnect)) {
       this.memento = undefined // LL-RESUME-8: never fight over the session
@@ -414,8 +458,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
         })
         return this.delivered(frame.topic, frame.seq)
       case 'ack':
-        this.outbox.ack(frame.seq)
-        return this.emit('pending', this.outbox.size)
+        return this.sends.ack(frame.seq)
       case 'joined':
         return this.topics.joined(frame)
       case 'join_error':
@@ -424,12 +467,9 @@ export class LifelineClient extends Emitter<ClientEvents> {
         return this.topics.unjoined(frame)
       case 'memento':
         this.memento = frame.memento
-        return this.persist()
+        return void this.sends.save()
       case 'error':
-        if (frame.ref !== undefined) {
-          this.outbox.reject(frame.ref, new SendRejectedError(frame.code, frame.reason))
-          return this.emit('pending', this.outbox.size)
-        }
+        if (frame.ref !== undefined) return this.sends.reject(frame.ref, frame.code, frame.reason)
         return this.emit('error', new SendRejectedError(frame.code, frame.reason))
       case 'bye':
         return connection.close(frame.code, frame.reason)
@@ -447,17 +487,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
       this.appMementoValue = frame.amv
     }
     this.maxFrameBytes = frame.limits.maxFrameBytes
-    // Sends queued before this welcome were checked against a limit we now know.
-    this.outbox.discardQueued((message) =>
-      tooLarge(message.json, message.id, message.topic, this.maxFrameBytes),
-    )
-    if (frame.resumed) {
-      // LL-RESUME-5, LL-SEND-8: settle what was processed; never reuse a seq the server received.
-      this.outbox.resumed(frame.ackedSeq, frame.receivedSeq ?? frame.ackedSeq)
-    } else {
-      this.outbox.newSession() // LL-RESUME-6
-      this.inbox.newSession()
-    }
+    this.sends.welcome(frame) // LL-RESUME-5, LL-RESUME-6, LL-SEND-8, LL-SEND-10
+    if (!frame.resumed) this.inbox.newSession()
     this.welcomed = true
     this.picker.opened(this.transportIndex)
     // LL-RESUME-12: streams that did not recover continue from where the server says, before any entry.
@@ -465,8 +496,16 @@ export class LifelineClient extends Emitter<ClientEvents> {
     if (lost?.seq !== undefined) this.inbox.setCursor(DIRECT, lost.seq, undefined)
     const lostTopics = Object.entries(lost?.topics ?? {})
     for (const [topic, cursor] of lostTopics) this.inbox.setCursor(topic, cursor.seq, cursor.epoch)
-    // LL-MEMENTO-8: stored before any frame of this connection can prove it.
-    this.persist()
+    // LL-MEMENTO-8: stored before any frame of this connection can prove it; an asynchronous
+    // storage holds the connection's frames until then.
+    const saving = this.sends.save()
+    if (saving !== undefined) {
+      connection.hold()
+      saving.then(
+        () => connection.release(),
+        () => connection.release(),
+      )
+    }
     this.session = {
       sid: frame.sid,
       resumed: frame.resumed,
@@ -489,7 +528,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
       if (direct) this.emit('gap', { topic: undefined, reason, seq: lost?.seq ?? 0 })
       for (const [topic, cursor] of lostTopics) this.emit('gap', { topic, reason, seq: cursor.seq })
     }
-    this.emit('pending', this.outbox.size)
+    this.emit('pending', this.sends.size)
     this.topics.restore(frame, this.options.rejoin) // LL-TOPIC-5, LL-TOPIC-6
     this.flushOutbox()
   }
@@ -505,40 +544,17 @@ export class LifelineClient extends Emitter<ClientEvents> {
     if (!this.inbox.hasUnacked) return
     const connection = this.connection
     for (const ack of this.inbox.takeAcks()) connection?.send(ack)
-    this.persist()
+    void this.sends.save()
   }
 
   private flushOutbox(): void {
     const connection = this.connection
     if (connection === undefined) return
     const text = connection.encoding === 'text'
-    for (const message of this.outbox.takeQueued()) {
+    for (const message of this.sends.take()) {
       if (text) connection.sendText(sendText(message))
       else connection.send(sendFrame(message))
     }
-  }
-
-  private dropOverflow(message: OutgoingMessage): void {
-    const error = new BufferOverflowError(
-      'dropped by the outbox overflow policy',
-      this.options.outbox.overflow,
-    )
-    this.options.onOverflow?.({ id: message.id, topic: message.topic, data: message.data }, error)
-    message.settle(error)
-  }
-
-  private persist(): void {
-    const session = this.memento === undefined ? undefined : { memento: this.memento }
-    if (session === undefined) return
-    const topicMementos = this.inbox.mementosSnapshot()
-    this.options.storage.save({
-      ...session,
-      ...(this.appMementoToken === undefined
-        ? {}
-        : { appMemento: this.appMementoToken, appMementoValue: this.appMementoValue }),
-      ...this.inbox.snapshot(),
-      ...(topicMementos === undefined ? {} : { topicMementos }),
-    })
   }
 
   private shutdown(): void {
@@ -549,8 +565,13 @@ export class LifelineClient extends Emitter<ClientEvents> {
     const connection = this.connection
     this.connection = undefined
     connection?.close(1000, 'client closed')
-    this.options.storage.clear()
     this.memento = undefined
+    if (this.detached) return // the next page resumes from the storage
+    try {
+      void Promise.resolve(this.options.storage.clear()).catch(() => {})
+    } catch {
+      // nothing left to protect: the session is over
+    }
   }
 }
 

@@ -46,6 +46,8 @@ export class ClientConnection {
   private flushScheduled = false
   private pingId = 0
   private maxFrameBytes = DEFAULT_MAX_FRAME_BYTES
+  /** While set, written payloads wait here: a memento is being stored (LL-MEMENTO-8). */
+  private held: Payload[] | undefined
   private readonly timer: Timer
   private readonly heartbeat: Heartbeat
 
@@ -99,12 +101,30 @@ export class ClientConnection {
 
   send(frame: ClientFrame): void {
     if (this.ended || this.link === undefined) return
-    if (this.transport.encoding === 'object') {
-      this.link.send(frame)
-      this.heartbeat.sent()
-      return
-    }
+    if (this.transport.encoding === 'object') return this.write(frame)
     this.sendText(JSON.stringify(frame))
+  }
+
+  /** Holds every frame written from now until `release` (an asynchronous storage is saving). */
+  hold(): void {
+    this.held ??= []
+  }
+
+  release(): void {
+    const held = this.held ?? []
+    this.held = undefined
+    for (const payload of held) this.write(payload)
+  }
+
+  /**
+   * After the client's bye (LL-INTENT-1): the server answers with bye 4007 and closes, so both sides
+   * see its code; this side closes with 1000 only if that has not happened within `waitMs`.
+   */
+  closeAfterBye(waitMs: number): void {
+    if (this.ended) return
+    this.flush()
+    this.heartbeat.stop()
+    this.timer.set(waitMs, () => this.close(1000, 'client closed'))
   }
 
   /** Sends text already encoded as one frame (the hot path for sends). */
@@ -148,9 +168,10 @@ export class ClientConnection {
     this.end({ code, reason, clean: true })
   }
 
-  private write(text: string): void {
+  private write(payload: Payload): void {
     if (this.ended || this.link === undefined) return
-    this.link.send(text)
+    if (this.held !== undefined) return void this.held.push(payload)
+    this.link.send(payload)
     this.heartbeat.sent()
   }
 

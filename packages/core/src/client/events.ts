@@ -105,6 +105,18 @@ export interface ClientEvents extends Record<string, unknown> {
   unjoined: { readonly topic: string; readonly code: number | undefined; readonly reason: string | undefined }
   /** The number of sends not yet acked changed. */
   pending: number
+  /**
+   * A send settled: acked (`error` undefined), rejected, dropped, failed, or of unknown outcome
+   * (`OutcomeUnknownError`, LL-SEND-10). The only news of a send a reload kept: it has no promise.
+   */
+  settled: { readonly id: string; readonly topic: string | undefined; readonly error: Error | undefined }
+  /**
+   * The storage could not keep these pending sends (LL-SEND-9): they still go out, but a reload now
+   * would lose them. Empty when it holds them all again.
+   */
+  unsaved: { readonly ids: readonly string[] }
+  /** Sends the page before a reload had but its storage could not keep: they were not sent again. */
+  sendsLost: { readonly ids: readonly string[] }
   /** A non-fatal problem: a server error frame, a protocol error that dropped the link. */
   error: Error
 }

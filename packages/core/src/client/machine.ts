@@ -45,6 +45,8 @@ export type ConnectionEvent =
     }
   | { readonly type: 'retry' }
   | { readonly type: 'close' }
+  /** The client stops without ending its session, as a page unload does: no bye, nothing failed. */
+  | { readonly type: 'detach' }
   | { readonly type: 'online' }
   | { readonly type: 'offline' }
 
@@ -147,6 +149,17 @@ export function transition(state: ConnectionState, event: ConnectionEvent, conte
         return [{ ...state, reason: 'offline' }, [{ type: 'cancel-retry' }]]
       }
       return [state, []]
+
+    case 'detach': {
+      if (state.status === 'closed') return [state, []]
+      const stop: ConnectionEffect[] =
+        state.status === 'waiting'
+          ? [{ type: 'cancel-retry' }]
+          : state.status === 'idle'
+            ? []
+            : [{ type: 'hang-up', bye: false }]
+      return [{ status: 'closed', error: undefined }, stop]
+    }
 
     case 'close': {
       if (state.status === 'closed') return [state, []]

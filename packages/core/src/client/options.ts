@@ -45,6 +45,8 @@ export interface ClientOptions {
   ackDelayMs?: number | undefined
   /** A dial that has not produced welcome by then has failed. Default: 10000 ms. */
   connectTimeoutMs?: number | undefined
+  /** After its bye, how long the client waits for the server to close (LL-INTENT-1). Default: 1000 ms. */
+  closeTimeoutMs?: number | undefined
   /** Batch frames sent in the same tick into one transport message. Default: true. */
   batch?: boolean | undefined
   /** Where the memento, app memento and cursors are kept. Default: `memoryStorage()`. */
@@ -79,6 +81,7 @@ export interface ResolvedClientOptions {
   readonly ackEvery: number
   readonly ackDelayMs: number
   readonly connectTimeoutMs: number
+  readonly closeTimeoutMs: number
   readonly batch: boolean
   readonly storage: SessionStorage
   readonly environment: ClientEnvironment
@@ -112,6 +115,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     ackEvery: Math.max(1, options.ackEvery ?? 32),
     ackDelayMs: options.ackDelayMs ?? 200,
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    closeTimeoutMs: options.closeTimeoutMs ?? 1000,
     batch: options.batch ?? true,
     storage: options.storage ?? memoryStorage(),
     environment: options.environment ?? browserEnvironment(),

@@ -31,6 +31,11 @@ export interface OutgoingMessage {
   readonly json: string
   /** Session seq, assigned when first sent in the current session (0 until then). */
   seq: number
+  /**
+   * Set once the message was written to a connection: the de-duplication windows it was written
+   * under (their epochs, LL-SEND-10) and when it was first written (client clock).
+   */
+  written?: { readonly epochs: string[]; readonly at: number }
   settle(error: Error | undefined): void
 }
 
@@ -85,13 +90,40 @@ export class Outbox {
     }
   }
 
-  /** The queued messages to send now, in order, numbered for the session (LL-SEND-1). */
-  takeQueued(): OutgoingMessage[] {
+  /**
+   * The queued messages to send now, in order, numbered for the session (LL-SEND-1), marked written
+   * under the current de-duplication window (LL-SEND-10).
+   */
+  takeQueued(dedupEpoch = '', now = 0): OutgoingMessage[] {
     const start = this.head + this.inFlight
     const queued = this.items.slice(start)
-    for (const message of queued) if (message.seq === 0) message.seq = this.nextSeq++
+    for (const message of queued) {
+      if (message.seq === 0) message.seq = this.nextSeq++
+      if (message.written === undefined) message.written = { epochs: [dedupEpoch], at: now }
+      else if (!message.written.epochs.includes(dedupEpoch)) message.written.epochs.push(dedupEpoch)
+    }
     this.inFlight += queued.length
     return queued
+  }
+
+  /** The next seq this session will give (LL-SEND-8), kept with the sends across a reload. */
+  get counter(): number {
+    return this.nextSeq
+  }
+
+  /** Every unacked message, oldest first: what a reload must not lose (LL-SEND-9). */
+  messages(): readonly OutgoingMessage[] {
+    return this.items.slice(this.head)
+  }
+
+  /**
+   * Messages kept from before a reload, with the counter that numbered them (LL-SEND-9): first in
+   * line, before anything sent since. Bounds are not applied: they held when these were kept.
+   */
+  restore(messages: readonly OutgoingMessage[], nextSeq: number): void {
+    this.items.splice(this.head, 0, ...messages)
+    for (const message of messages) this.totalBytes += message.json.length
+    this.nextSeq = Math.max(this.nextSeq, nextSeq)
   }
 
   /** Settles every message up to seq as processed (a cumulative ack, LL-SEND-4). */
@@ -131,11 +163,34 @@ export class Outbox {
     this.nextSeq = Math.max(this.nextSeq, receivedSeq + 1)
   }
 
-  /** A new session: renumber everything from 1 in the original order, keeping ids (LL-RESUME-6). */
-  newSession(): void {
+  /**
+   * A new session: renumber everything from 1 in the original order, keeping ids (LL-RESUME-6).
+   * Returns, removed, the messages whose outcome is unknown (LL-SEND-10): written while the server's
+   * de-duplication window had another epoch, or first written longer ago than it remembers ids.
+   */
+  newSession(dedupEpoch = '', dedupMs?: number, now = 0): OutgoingMessage[] {
     this.inFlight = 0
     this.nextSeq = 1
-    for (let i = this.head; i < this.items.length; i++) (this.items[i] as OutgoingMessage).seq = 0
+    const uncertain: OutgoingMessage[] = []
+    const kept: OutgoingMessage[] = []
+    for (let i = this.head; i < this.items.length; i++) {
+      const message = this.items[i] as OutgoingMessage
+      const written = message.written
+      const forgotten =
+        written !== undefined &&
+        (written.epochs.some((epoch) => epoch !== dedupEpoch) ||
+          (dedupMs !== undefined && now - written.at > dedupMs))
+      if (forgotten) {
+        uncertain.push(message)
+        this.totalBytes -= message.json.length
+      } else {
+        message.seq = 0
+        kept.push(message)
+      }
+    }
+    this.items = kept
+    this.head = 0
+    return uncertain
   }
 
   /** Settles everything as failed (a deliberate close or a fatal code, LL-CLIENT-5). */

@@ -145,6 +145,14 @@ export class ServerUnderTest extends TraceHarness {
       }
       return this.clients.send(step.client, frame)
     }
+    if ('c2sBatch' in step) {
+      const frames = step.c2sBatch.map((pattern) => this.outgoing(pattern))
+      if (frames[0]?.type === 'hello' && !this.clients.isOpen(step.client)) {
+        this.clients.open(step.client)
+        await settle()
+      }
+      return this.clients.sendBatch(step.client, frames)
+    }
     if ('s2c' in step) return this.expectFrame(step.client, 's2c', step.s2c)
     if ('sees' in step) {
       if (!('client' in step)) this.expectEvent(`server|${step.sees.event}`, step.sees)

@@ -7,7 +7,7 @@ import {
   type LifelineClient,
   memoryStorage,
   SendRejectedError,
-  type SessionStorage,
+  type SyncSessionStorage,
 } from '../../src/index.js'
 import { createServer, type LifelineServer } from '../../src/server.js'
 import type { FakeNetwork, SimulatedClock } from '../../src/testing.js'
@@ -28,7 +28,7 @@ export interface SideContext {
 
 export class RealClients {
   private readonly clients = new Map<string, LifelineClient>()
-  private readonly storages = new Map<string, SessionStorage>()
+  private readonly storages = new Map<string, SyncSessionStorage>()
 
   constructor(private readonly context: SideContext) {}
 

@@ -88,8 +88,16 @@ export class ScriptedClients {
     if (connection === undefined || !connection.open)
       throw new Error(`${actor} has no open connection to send on`)
     connection.link.send(JSON.stringify(frame))
-    // A client closes after its own bye (LL-WS-3).
-    if (frame.type === 'bye') this.abandon(actor, true)
+    // After its own bye a client leaves the close to the server, which answers bye 4007 (LL-INTENT-1).
+    if (frame.type === 'bye') connection.open = false
+  }
+
+  /** Several frames in one transport message (LL-WS-2). */
+  sendBatch(actor: string, frames: Frame[]): void {
+    const connection = this.connections.get(actor)
+    if (connection === undefined || !connection.open)
+      throw new Error(`${actor} has no open connection to send on`)
+    connection.link.send(JSON.stringify(frames))
   }
 
   /** Stops using the actor's connection: after a fault the scripted client just dials again. */
@@ -101,8 +109,6 @@ export class ScriptedClients {
   }
 
   close(): void {
-    for (const connection of this.connections.values()) {
-      if (connection.open) connection.link.close(1000, 'trace over')
-    }
+    for (const connection of this.connections.values()) connection.link.close(1000, 'trace over')
   }
 }
