@@ -17,6 +17,7 @@ export class Heartbeat {
   private lastReceived = 0
   private intervalMs = 0
   private deadAfterMs = 0
+  private held = false
   private readonly timer: Timer
 
   constructor(
@@ -47,6 +48,15 @@ export class Heartbeat {
     this.timer.clear()
   }
 
+  /**
+   * While we stopped reading the peer (backpressure), its silence is ours: the dead deadline waits, and
+   * starts afresh when reading resumes.
+   */
+  hold(on: boolean): void {
+    this.held = on
+    if (!on) this.lastReceived = this.clock.now()
+  }
+
   private schedule(): void {
     const next = Math.min(this.lastSent + this.intervalMs, this.lastReceived + this.deadAfterMs)
     this.timer.set(Math.max(0, next - this.clock.now()), () => this.check())
@@ -54,6 +64,7 @@ export class Heartbeat {
 
   private check(): void {
     const now = this.clock.now()
+    if (this.held) this.lastReceived = now
     // LL-BEAT-3: nothing heard for interval + timeout: dead, even if the socket looks open.
     if (now - this.lastReceived >= this.deadAfterMs) return this.handlers.dead()
     if (now - this.lastSent >= this.intervalMs) {

@@ -82,6 +82,13 @@ export interface ServerTransportConnection {
   bufferedBytes?(): number
   /** Drops the link at once, without a close frame: the peer sees a failure (tests, demos). */
   terminate?(): void
+  /**
+   * Stops reading from the peer until `resumeReading` (backpressure, LL-LIMIT-6): the transport's own
+   * flow control (a TCP window) then holds the peer back. A few messages already read may still
+   * arrive. Transports that cannot pause leave both out; the server's hard bound protects them.
+   */
+  pauseReading?(): void
+  resumeReading?(): void
 }
 
 /** Callbacks the core gives an adapter for one accepted connection. */

@@ -275,7 +275,14 @@ describe('server API and limits', () => {
       if (i % 100 === 0) await w.advance(1001)
     }
     await w.advance(1001)
-    expect(w.server.stats).toEqual({ sessions: 0, connected: 0, away: 0, connections: 0, topics: 0 })
+    expect(w.server.stats).toEqual({
+      sessions: 0,
+      connected: 0,
+      away: 0,
+      connections: 0,
+      topics: 0,
+      pendingSends: 0,
+    })
     expect(store.store.stats.sessions).toBe(0)
     expect(store.store.stats.streams).toBe(3) // topic logs keep their numbering; direct logs are gone
     expect(store.bus.subscriptions).toBe(0)

@@ -606,9 +606,10 @@ describe('close codes (LL-INTENT-4)', () => {
   })
 
   it('name no code outside the table', () => {
-    for (const code of [1000, 1006, 3999, 4009, 4099, 4105, 4204, 4305, 4999, Number.NaN]) {
+    for (const code of [1000, 1006, 3999, 4009, 4099, 4150, 4204, 4305, 4999, Number.NaN]) {
       expect(closeCodeName(code), String(code)).toBeUndefined()
     }
     expect(closeCodeName(4005)).toBe('KICKED')
+    expect(closeCodeName(4105)).toBe('BACKLOG_OVERFLOW')
   })
 })

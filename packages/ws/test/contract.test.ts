@@ -5,7 +5,7 @@ import { wsServerTransport } from '../src/server.js'
 const maxPayload = 64 * 1024
 
 transportContract('ws', {
-  capabilities: { closeCodes: true, probe: true },
+  capabilities: { closeCodes: true, probe: true, pauseReading: true },
   maxPayloadBytes: maxPayload,
   start: async () => {
     const server = wsServerTransport({ port: 0, maxPayload })

@@ -207,3 +207,59 @@ describe('LL-WS-3, LL-INTENT-5: closing the transport', () => {
     expect(received).toBe(7)
   })
 })
+
+describe('LL-LIMIT-6: one connection flooding sends at a slow async handler', () => {
+  it('is held back by backpressure (its socket is not read), holds a bounded backlog, and a neighbour keeps working', async () => {
+    const processed = { attacker: 0, neighbour: 0 }
+    const server = createServer({
+      secret: 'x'.repeat(32),
+      maxPendingSends: 1000,
+      onMessage: async (message) => {
+        await new Promise((resolve) => setTimeout(resolve, 2))
+        if (message.data === 'n') processed.neighbour++
+        else processed.attacker++
+      },
+    })
+    const transport = wsServerTransport({ port: 0 })
+    await server.attach(transport)
+    onCleanup(() => server.shutdown())
+    const url = `ws://127.0.0.1:${transport.port}/lifeline`
+    const { socket } = await upgrade(url)
+    if (socket === undefined) throw new Error('no socket')
+    socket.send(JSON.stringify({ type: 'hello', versions: [1], attempt: 0 }))
+    const welcome = await new Promise<Record<string, unknown>>((resolve) =>
+      socket.once('message', (data) => resolve(JSON.parse(String(data)) as Record<string, unknown>)),
+    )
+    expect(welcome.limits).toMatchObject({ maxPendingSends: 1000 })
+    // The attacker ignores the advertised window: 40,000 sends as fast as its socket takes them.
+    let seq = 0
+    const pad = 'x'.repeat(100)
+    const pump = () => {
+      while (seq < 40_000 && socket.bufferedAmount < 4 * 1024 * 1024) {
+        const batch = []
+        for (let i = 0; i < 200; i++) batch.push({ type: 'send', seq: ++seq, id: `a.${seq}`, data: pad })
+        socket.send(JSON.stringify(batch))
+      }
+      if (seq < 40_000) setTimeout(pump, 5)
+    }
+    pump()
+    const neighbour = createClient({ transport: wsTransport(url), environment: inertEnvironment })
+    neighbour.connect()
+    onCleanup(() => neighbour.close())
+    let peak = 0
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, server.stats.pendingSends)
+    }, 5)
+    onCleanup(() => clearInterval(sampler))
+    for (let i = 0; i < 20; i++) await neighbour.send('n')
+    expect(processed.neighbour).toBe(20)
+    await waitFor(() => socket.bufferedAmount > 0 && processed.attacker > 500, {
+      what: 'the attacker to be held back by TCP',
+      timeoutMs: 20_000,
+    })
+    expect(peak).toBeLessThanOrEqual(1000)
+    expect(peak).toBeGreaterThan(100)
+    // Held back, not refused: the socket stays open and is read again as the app catches up.
+    expect(socket.readyState).toBe(socket.OPEN)
+  })
+})

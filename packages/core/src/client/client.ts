@@ -458,7 +458,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
         })
         return this.delivered(frame.topic, frame.seq)
       case 'ack':
-        return this.sends.ack(frame.seq)
+        this.sends.ack(frame.seq)
+        return this.flushOutbox() // the window moved (LL-LIMIT-7)
       case 'joined':
         return this.topics.joined(frame)
       case 'join_error':

@@ -39,6 +39,17 @@ export interface OutgoingMessage {
   settle(error: Error | undefined): void
 }
 
+/** How much a server lets a client keep unacked on the wire (welcome.limits, LL-LIMIT-6). */
+export interface SendWindow {
+  readonly maxSends: number
+  readonly maxBytes: number
+}
+
+const UNLIMITED: SendWindow = { maxSends: Number.POSITIVE_INFINITY, maxBytes: Number.POSITIVE_INFINITY }
+
+/** A send's size as the server counts it: its data plus the frame around it, at most. */
+const wireBytes = (message: OutgoingMessage) => message.json.length + 200 + message.id.length
+
 export class Outbox {
   private items: OutgoingMessage[] = []
   private head = 0
@@ -92,11 +103,20 @@ export class Outbox {
 
   /**
    * The queued messages to send now, in order, numbered for the session (LL-SEND-1), marked written
-   * under the current de-duplication window (LL-SEND-10).
+   * under the current de-duplication window (LL-SEND-10): as many as keep the messages in flight
+   * within the server's window (LL-LIMIT-7), the rest wait for acks.
    */
-  takeQueued(dedupEpoch = '', now = 0): OutgoingMessage[] {
+  takeQueued(dedupEpoch = '', now = 0, window: SendWindow = UNLIMITED): OutgoingMessage[] {
     const start = this.head + this.inFlight
-    const queued = this.items.slice(start)
+    let bytes = 0
+    for (let i = this.head; i < start; i++) bytes += wireBytes(this.items[i] as OutgoingMessage)
+    let end = start
+    while (end < this.items.length && end - this.head < window.maxSends) {
+      bytes += wireBytes(this.items[end] as OutgoingMessage)
+      if (bytes > window.maxBytes && end > this.head) break
+      end++
+    }
+    const queued = this.items.slice(start, end)
     for (const message of queued) {
       if (message.seq === 0) message.seq = this.nextSeq++
       if (message.written === undefined) message.written = { epochs: [dedupEpoch], at: now }

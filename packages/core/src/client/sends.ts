@@ -11,7 +11,7 @@ import type { SendOptions } from './events.js'
 import type { Inbox } from './inbox.js'
 import { Keeper, type KeptSession } from './keeper.js'
 import type { DroppedMessage } from './options.js'
-import { Outbox, type OutboxLimits, type OutgoingMessage } from './outbox.js'
+import { Outbox, type OutboxLimits, type OutgoingMessage, type SendWindow } from './outbox.js'
 import type { SessionStorage, StoredSession } from './storage.js'
 
 export interface SendsEvents {
@@ -39,6 +39,8 @@ export class Sends {
   private nextId = 1
   /** The de-duplication window the current session writes under (LL-SEND-10); '' when unknown. */
   private dedupEpoch = ''
+  /** How much the server lets us keep unacked on the wire (LL-LIMIT-7); unbounded until told. */
+  private window: SendWindow = { maxSends: Number.POSITIVE_INFINITY, maxBytes: Number.POSITIVE_INFINITY }
 
   constructor(
     private readonly options: SendsOptions,
@@ -109,7 +111,7 @@ export class Sends {
   /** The queued sends to write now, numbered; the numbering is saved before they are written. */
   take(): OutgoingMessage[] {
     const counter = this.outbox.counter
-    const queued = this.outbox.takeQueued(this.dedupEpoch, this.options.clock.now())
+    const queued = this.outbox.takeQueued(this.dedupEpoch, this.options.clock.now(), this.window)
     // A seq given out must be in the storage before the frame that carries it leaves (LL-SEND-8).
     if (this.outbox.counter !== counter && this.keeper.keepsSends) void this.keeper.save()
     return queued
@@ -144,6 +146,11 @@ export class Sends {
       }
     }
     this.dedupEpoch = frame.dedupEpoch ?? ''
+    // LL-LIMIT-7: never more unacked on the wire than the server holds unprocessed.
+    this.window = {
+      maxSends: frame.limits.maxPendingSends ?? Number.POSITIVE_INFINITY,
+      maxBytes: frame.limits.maxPendingSendBytes ?? Number.POSITIVE_INFINITY,
+    }
   }
 
   /** Saves the session and the sends now; a promise when the storage is asynchronous. */

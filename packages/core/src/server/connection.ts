@@ -27,7 +27,8 @@ import {
 export type ConnectionPhase = 'hello' | 'opening' | 'open' | 'closed'
 
 export interface ServerConnectionHandlers {
-  frame(connection: ServerConnection, frame: ClientFrame): void
+  /** `bytes`: the frame's share of the text it came in, or undefined for object transports. */
+  frame(connection: ServerConnection, frame: ClientFrame, bytes: number | undefined): void
   closed(connection: ServerConnection, info: CloseInfo): void
   /** Called on every heartbeat tick of an open connection. */
   tick(connection: ServerConnection, now: number): void
@@ -83,6 +84,7 @@ export class ServerConnection implements HeartbeatHandlers {
   private readonly heartbeat: Heartbeat
   private pingId = 0
   private closing = false
+  private readingPaused = false
 
   constructor(
     readonly transport: ServerTransportConnection,
@@ -145,11 +147,31 @@ export class ServerConnection implements HeartbeatHandlers {
         ? decodeClientFrames(payload, { maxBytes: this.limits.maxFrameBytes })
         : [validateClientFrame(payload)]
     if (frames instanceof ProtocolError) return this.protocolError(frames)
+    const bytes = typeof payload === 'string' ? Math.ceil(payload.length / frames.length) : undefined
     for (const frame of frames) {
       if (frame instanceof ProtocolError) return this.protocolError(frame)
       if (this.isClosed) return
-      this.handlers.frame(this, frame)
+      this.handlers.frame(this, frame, bytes)
     }
+  }
+
+  /** LL-LIMIT-6: stop reading this peer while its sends wait; a no-op on transports that cannot. */
+  pauseReading(): void {
+    if (this.readingPaused || this.phase === 'closed') return
+    this.readingPaused = true
+    this.heartbeat.hold(true)
+    this.transport.pauseReading?.()
+  }
+
+  resumeReading(): void {
+    if (!this.readingPaused) return
+    this.readingPaused = false
+    this.heartbeat.hold(false)
+    if (this.phase !== 'closed') this.transport.resumeReading?.()
+  }
+
+  get isReadingPaused(): boolean {
+    return this.readingPaused
   }
 
   /** Queues a frame; frames queued in one tick leave together. */

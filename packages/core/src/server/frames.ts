@@ -10,6 +10,7 @@ import {
   MAX_BATCH_FRAMES,
   type Send,
 } from '@lifeline/protocol'
+import { backpressure, estimateBytes } from './backlog.js'
 import type { ServerConnection } from './connection.js'
 import type { ServerCore } from './core.js'
 import { handleHello, readAll } from './handshake.js'
@@ -28,6 +29,7 @@ export function handleFrame(
   core: ServerCore,
   connection: ServerConnection,
   frame: ClientFrame,
+  bytes?: number,
   proves = true,
 ): void {
   if (connection.phase === 'hello') {
@@ -58,7 +60,7 @@ export function handleFrame(
   }
   switch (frame.type) {
     case 'send':
-      return receiveSend(core, session, connection, frame)
+      return receiveSend(core, session, connection, frame, bytes)
     case 'ack': {
       const stream = frame.topic === undefined ? session.direct : topicStream(frame.topic)
       const acked = session.ack(stream, frame.seq)
@@ -105,7 +107,7 @@ function releaseHeld(core: ServerCore, connection: ServerConnection): void {
   connection.held = undefined
   for (const frame of held) {
     if (!connection.isOpen) return
-    handleFrame(core, connection, frame, false)
+    handleFrame(core, connection, frame, undefined, false)
   }
 }
 
@@ -114,6 +116,7 @@ function receiveSend(
   session: ServerSession,
   connection: ServerConnection,
   frame: Send,
+  bytes: number | undefined,
 ): void {
   if (frame.seq <= session.received) {
     // LL-SEND-2: a resend of what the server had not processed when this connection's welcome went
@@ -129,8 +132,9 @@ function receiveSend(
   if (frame.seq !== session.received + 1) return protocolError(connection, 'send seq skipped a number')
   session.received = frame.seq
   session.unprocessed.set(frame.seq, frame.id)
-  if (session.busy) session.backlog.push(frame)
-  else process(core, session, frame)
+  if (!session.busy && session.backlog.length === 0) return process(core, session, frame)
+  session.enqueue(frame, bytes ?? estimateBytes(frame))
+  backpressure(core, session)
 }
 
 /** Processes one send; an async step makes the session busy so later sends wait their turn. */
@@ -181,8 +185,10 @@ function done(core: ServerCore, session: ServerSession, seq: number): void {
   session.unprocessed.delete(seq)
   session.busy = false
   scheduleAck(session)
-  const next = session.backlog.shift()
+  const next = session.dequeue()
   if (next !== undefined) process(core, session, next)
+  // After the next one started: reading again may deliver sends at once, and they must queue behind it.
+  if (session.connection?.isReadingPaused === true) backpressure(core, session)
 }
 
 /** LL-SEND-4: one cumulative ack per tick, after the app processed everything it covers. */

@@ -12,6 +12,7 @@ import {
   type UnrecoveredReason,
   type Welcome,
 } from '@lifeline/protocol'
+import { backpressure } from './backlog.js'
 import type { ServerConnection } from './connection.js'
 import type { ServerCore } from './core.js'
 import type { Identity } from './options.js'
@@ -170,6 +171,8 @@ function welcomeFrame(
       maxSessions: options.maxSessionsPerSubject,
       dedupIds: dedup.maxIds,
       dedupMs: dedup.maxAgeMs,
+      maxPendingSends: options.maxPendingSends,
+      maxPendingSendBytes: options.maxPendingSendBytes,
     },
   }
   if (session.appMemento !== undefined) {
@@ -345,6 +348,7 @@ async function resume(
     session.release(stream, replay)
   })
   if (replayed > 0) core.emit('replay', { sid: session.sid, entries: replayed })
+  backpressure(core, session) // sends still queued from the previous connection hold this one back too
   core.transition(session, { type: 'resumed' })
   core.persist(session)
   core.emit('session', {

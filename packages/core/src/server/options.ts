@@ -104,6 +104,14 @@ export interface ServerOptions {
   maxSessions?: number | undefined
   /** Unsent bytes per connection before it is closed as a slow consumer (LL-LIMIT-3). Default: 8 MiB. */
   maxBufferedBytes?: number | undefined
+  /**
+   * Sends of one session received but not yet processed (waiting for an async `onMessage`), by count
+   * and by bytes (LL-LIMIT-6). At a quarter of either the connection stops reading (backpressure);
+   * a client past either is closed with 4105 BACKLOG_OVERFLOW. Defaults: 4096 sends, 4 MiB (keep the
+   * bytes at least twice maxFrameBytes: a transport reads a message or so after it is paused).
+   */
+  maxPendingSends?: number | undefined
+  maxPendingSendBytes?: number | undefined
   /** Lifetime of a memento; refreshed on live connections at half-life (LL-MEMENTO-6). Default: 24 h. */
   mementoTtlMs?: number | undefined
   /** Failed resumes allowed per remote address per minute (LL-RESUME-9). Default: 30. */
@@ -143,6 +151,8 @@ export interface ResolvedServerOptions {
   readonly maxSessionsPerSubject: number
   readonly maxSessions: number
   readonly maxBufferedBytes: number
+  readonly maxPendingSends: number
+  readonly maxPendingSendBytes: number
   readonly mementoTtlMs: number
   readonly maxFailedResumesPerMinute: number
   readonly store: SessionStore
@@ -183,6 +193,8 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     maxSessionsPerSubject: options.maxSessionsPerSubject ?? 100,
     maxSessions: options.maxSessions ?? 100_000,
     maxBufferedBytes: options.maxBufferedBytes ?? 8 * 1024 * 1024,
+    maxPendingSends: options.maxPendingSends ?? 4096,
+    maxPendingSendBytes: options.maxPendingSendBytes ?? 4 * 1024 * 1024,
     mementoTtlMs: options.mementoTtlMs ?? 24 * 60 * 60 * 1000,
     maxFailedResumesPerMinute: options.maxFailedResumesPerMinute ?? 30,
     store: options.store ?? new MemoryStore(clock, { randomBytes, ...options.memory }),

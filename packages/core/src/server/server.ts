@@ -41,6 +41,8 @@ export interface ServerStats {
   readonly away: number
   readonly connections: number
   readonly topics: number
+  /** Client sends received and waiting for the app, over all sessions (LL-LIMIT-6). */
+  readonly pendingSends: number
 }
 
 export class LifelineServer {
@@ -63,7 +65,7 @@ export class LifelineServer {
       presenceBatchMs: resolved.presenceBatchMs,
     }
     this.handlers = {
-      frame: (c, frame) => handleFrame(core, c, frame),
+      frame: (c, frame, bytes) => handleFrame(core, c, frame, bytes),
       closed: (c, info) => core.connectionClosed(c, info),
       tick: (c, now) => core.tick(c, now),
     }
@@ -144,9 +146,11 @@ export class LifelineServer {
   get stats(): ServerStats {
     let connected = 0
     let away = 0
+    let pendingSends = 0
     for (const session of this.core.sessions.values()) {
       if (session.phase === 'connected') connected++
       else if (session.phase === 'away') away++
+      pendingSends += session.backlog.length
     }
     return {
       sessions: this.core.sessions.size,
@@ -154,6 +158,7 @@ export class LifelineServer {
       away,
       connections: this.core.connections.size,
       topics: this.core.registry.size,
+      pendingSends,
     }
   }
 

@@ -37,8 +37,11 @@ export class ServerSession {
   readonly unprocessed = new Map<number, string>()
   /** The sends the current connection may resend: unprocessed when its welcome went out. */
   resendable: Map<number, string> | undefined
-  /** Sends received but waiting for an earlier one's async handler, in order. */
+  /** Sends received but waiting for an earlier one's async handler, in order (bounded: LL-LIMIT-6). */
   readonly backlog: Send[] = []
+  /** Sizes of the backlog's sends, in the same order, and their sum. */
+  private readonly backlogSizes: number[] = []
+  backlogBytes = 0
   busy = false
   ackDue = false
   appMemento: string | undefined
@@ -62,6 +65,32 @@ export class ServerSession {
     this.graceTimer = new Timer(clock)
     this.direct = directStream(sid)
     this.streams.set(this.direct, { sent: 0, acked: 0, epoch: undefined, held: undefined })
+  }
+
+  /** Queues a send behind the one being processed. */
+  enqueue(frame: Send, bytes: number): void {
+    this.backlog.push(frame)
+    this.backlogSizes.push(bytes)
+    this.backlogBytes += bytes
+  }
+
+  /** The next send to process, if any. */
+  dequeue(): Send | undefined {
+    const next = this.backlog.shift()
+    if (next !== undefined) this.backlogBytes -= this.backlogSizes.shift() ?? 0
+    return next
+  }
+
+  /**
+   * Forgets every queued send, as if never received: the client still holds them unacked and sends
+   * them again on its next connection (LL-LIMIT-6, LL-SEND-2). The one being processed stays.
+   */
+  dropBacklog(): void {
+    for (const frame of this.backlog) this.unprocessed.delete(frame.seq)
+    this.backlog.length = 0
+    this.backlogSizes.length = 0
+    this.backlogBytes = 0
+    this.received = this.processed + (this.busy ? 1 : 0)
   }
 
   private handleCache: SessionHandle | undefined

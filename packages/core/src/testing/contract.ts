@@ -20,6 +20,8 @@ export interface TransportCapabilities {
   readonly closeCodes: boolean
   /** The client transport implements `probe`. */
   readonly probe: boolean
+  /** Server connections implement `pauseReading`/`resumeReading` (LL-LIMIT-6 backpressure). */
+  readonly pauseReading?: boolean
 }
 
 export interface TransportUnderTest {
@@ -181,6 +183,30 @@ export function transportContract(name: string, options: TransportContractOption
         client.link.send(under.server.encoding === 'text' ? JSON.stringify(big) : big)
         await until(() => client.closed !== undefined, 'the close')
         expect(accepted[0]?.received).toEqual([])
+      })
+    }
+
+    if (capabilities.pauseReading === true) {
+      it('LL-LIMIT-6: pauseReading holds the client back until resumeReading; writes still flow', async () => {
+        const { under, accepted } = await start()
+        const transport = under.client()
+        const client = dial(transport)
+        await until(() => client.opened && accepted.length === 1, 'the connection to open')
+        const server = accepted[0] as Accepted
+        expect(server.connection.pauseReading).toBeTypeOf('function')
+        server.connection.pauseReading?.()
+        const encode = (i: number) => (transport.encoding === 'text' ? JSON.stringify(frame(i)) : frame(i))
+        for (let i = 1; i <= 100; i++) client.link.send(encode(i))
+        server.connection.send(encode(0))
+        await until(() => client.received.length === 1, 'a server frame while paused')
+        // Asserting that nothing (or only what was already read) arrives needs a pause in real time.
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        expect(server.received.length).toBeLessThan(100)
+        server.connection.resumeReading?.()
+        await until(() => server.received.length === 100, 'the held frames after resume')
+        expect(server.received.map(text)).toEqual(
+          Array.from({ length: 100 }, (_, i) => JSON.stringify(frame(i + 1))),
+        )
       })
     }
 

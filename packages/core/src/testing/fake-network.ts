@@ -28,6 +28,8 @@ class FakeLink {
   serverUp = false
   blackholed = false
   server: ServerConnectionHandlers | undefined
+  /** The server stopped reading (backpressure): client frames wait here, in order, as in a TCP window. */
+  private stalled: Payload[] | undefined
 
   constructor(
     readonly network: FakeNetwork,
@@ -65,11 +67,29 @@ class FakeLink {
   toServer(payload: Payload): void {
     if (!this.clientUp || this.blackholed) return
     const copy = this.network.copy(payload)
-    this.deliver('c2s', () => {
-      if (!this.serverUp || this.blackholed) return
-      this.network.tap?.(this.client, 'c2s', copy)
-      this.server?.message(copy)
-    })
+    this.deliver('c2s', () => this.arrive(copy))
+  }
+
+  private arrive(payload: Payload): void {
+    if (!this.serverUp || this.blackholed) return
+    if (this.stalled !== undefined) {
+      this.stalled.push(payload)
+      return
+    }
+    this.network.tap?.(this.client, 'c2s', payload)
+    this.server?.message(payload)
+  }
+
+  pauseReading(): void {
+    this.stalled ??= []
+  }
+
+  resumeReading(): void {
+    const stalled = this.stalled ?? []
+    this.stalled = undefined
+    // Delivered one at a time, so a pause requested by one of them holds back the rest.
+    while (stalled.length > 0 && this.stalled === undefined) this.arrive(stalled.shift() as Payload)
+    if (stalled.length > 0) this.stalled = [...stalled, ...(this.stalled ?? [])]
   }
 
   toClient(payload: Payload): void {
@@ -183,11 +203,17 @@ export interface FakeNetworkOptions {
   encoding?: Encoding
   /** Delivery delay on the clock; 0 delivers in a microtask. Default: 0. */
   latencyMs?: number
+  /**
+   * Whether server connections can stop reading (LL-LIMIT-6 backpressure). False models a transport
+   * that cannot, so the server's hard bound is what protects it. Default: true.
+   */
+  pauseReading?: boolean
 }
 
 export class FakeNetwork {
   readonly encoding: Encoding
   latencyMs: number
+  readonly pausable: boolean
   tap: WireTap | undefined
   server: ((connection: ServerTransportConnection) => ServerConnectionHandlers) | undefined
   private readonly clients = new Map<string, FakeClientTransport>()
@@ -198,6 +224,7 @@ export class FakeNetwork {
   ) {
     this.encoding = options.encoding ?? 'text'
     this.latencyMs = options.latencyMs ?? 0
+    this.pausable = options.pauseReading ?? true
   }
 
   /** The client transport for an actor, made on first use. */
@@ -231,10 +258,17 @@ export class FakeNetwork {
 
   accept(link: FakeLink): ServerConnectionHandlers | undefined {
     const info: ConnectionInfo = { transport: 'fake', remoteAddress: link.client }
-    return this.server?.({
+    const connection: ServerTransportConnection = {
       info,
       send: (payload) => link.toClient(payload),
       close: (code, reason) => link.endServer({ code, reason, clean: true }, !link.blackholed),
-    })
+    }
+    if (this.pausable) {
+      Object.assign(connection, {
+        pauseReading: () => link.pauseReading(),
+        resumeReading: () => link.resumeReading(),
+      })
+    }
+    return this.server?.(connection)
   }
 }

@@ -120,6 +120,7 @@ export const RULES = {
   "LL-LIMIT-4": "MUST",
   "LL-LIMIT-5": "MUST",
   "LL-LIMIT-6": "MUST",
+  "LL-LIMIT-6": "MUST",
   "LL-WS-1": "MUST",
   "LL-WS-2": "MUST",
   "LL-WS-3": "MUST",

@@ -67,6 +67,18 @@ export const Limits = Type.Object(
       Type.Integer({ minimum: 1, description: 'Message ids the de-duplication window holds per subject.' }),
     ),
     dedupMs: Type.Optional(millis('How long the de-duplication window keeps an id.')),
+    maxPendingSends: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'Most sends a client keeps unacked on the wire (LL-LIMIT-6); more wait in its outbox.',
+      }),
+    ),
+    maxPendingSendBytes: Type.Optional(
+      Type.Integer({
+        minimum: 1024,
+        description: 'Most bytes of sends (frames as sent) a client keeps unacked on the wire (LL-LIMIT-6).',
+      }),
+    ),
   },
   { description: 'Limits the server enforces on this session.' },
 )

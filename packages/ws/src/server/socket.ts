@@ -54,6 +54,15 @@ class WsConnection implements ServerTransportConnection {
   terminate(): void {
     this.socket.terminate()
   }
+
+  // LL-LIMIT-7: the TCP window then holds the client back; writes continue.
+  pauseReading(): void {
+    this.socket.pause()
+  }
+
+  resumeReading(): void {
+    this.socket.resume()
+  }
 }
 
 /** An error event is always followed by 'close', which is what the core needs. */
