@@ -62,6 +62,17 @@ export class OutcomeUnknownError extends LifelineError {
   }
 }
 
+/**
+ * The message nests arrays and objects deeper than the protocol allows (LL-LIMIT-7); it was never
+ * sent, or never published: its receivers would have refused it.
+ */
+export class MessageTooDeepError extends LifelineError {
+  override name = 'MessageTooDeepError'
+  constructor(readonly maxDepth: number) {
+    super(`message nests deeper than ${maxDepth} levels`)
+  }
+}
+
 /** The server ended the connection with a fatal code (LL-INTENT-2): kicked, unauthorized, replaced... */
 export class ServerClosedError extends LifelineError {
   override name = 'ServerClosedError'

@@ -47,6 +47,7 @@ export {
   JoinError,
   LifelineError,
   MaxAttemptsError,
+  MessageTooDeepError,
   MessageTooLargeError,
   OutcomeUnknownError,
   SendRejectedError,

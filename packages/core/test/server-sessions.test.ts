@@ -284,7 +284,7 @@ describe('server API and limits', () => {
       pendingSends: 0,
     })
     expect(store.store.stats.sessions).toBe(0)
-    expect(store.store.stats.streams).toBe(3) // topic logs keep their numbering; direct logs are gone
+    expect(store.store.stats.streams).toBe(0) // LL-LIMIT-8: topic logs go with their last session
     expect(store.bus.subscriptions).toBe(0)
     expect(w.clock.pendingTimers).toBe(0)
   })

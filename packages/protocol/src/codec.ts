@@ -1,7 +1,8 @@
 import { ProtocolError } from './errors.js'
 import type { ClientFrame, ServerFrame } from './frames.js'
 import { checkClientFrame, checkServerFrame } from './generated/validators.js'
-import { DEFAULT_MAX_FRAME_BYTES, MAX_BATCH_FRAMES } from './limits.js'
+import { exceedsDepth, valueExceedsDepth } from './json-shape.js'
+import { DEFAULT_MAX_FRAME_BYTES, MAX_BATCH_FRAMES, MAX_NESTING_DEPTH } from './limits.js'
 
 export interface DecodeOptions {
   /** Largest input accepted, in UTF-8 bytes, checked before parsing. Default: 1 MiB (LL-LIMIT-1). */
@@ -51,6 +52,8 @@ function checkValue<F>(value: unknown, check: Checker): F | ProtocolError {
 function parse(text: string, options: DecodeOptions | undefined): unknown {
   const max = options?.maxBytes ?? DEFAULT_MAX_FRAME_BYTES
   if (exceedsBytes(text, max)) return new ProtocolError('too-large', `frame exceeds ${max} bytes`)
+  // LL-LIMIT-7: before parsing, so a deep value is never built.
+  if (exceedsDepth(text)) return tooDeep()
   try {
     return JSON.parse(text)
   } catch (cause) {
@@ -114,10 +117,14 @@ export function decodeServerFrames(
 
 /** Validates an already-parsed client frame (transports that carry objects, such as Socket.IO). */
 export function validateClientFrame(value: unknown): ClientFrame | ProtocolError {
+  if (valueExceedsDepth(value)) return tooDeep()
   return checkValue<ClientFrame>(value, checkClientFrame)
 }
 
 /** Validates an already-parsed server frame (transports that carry objects, such as Socket.IO). */
 export function validateServerFrame(value: unknown): ServerFrame | ProtocolError {
+  if (valueExceedsDepth(value)) return tooDeep()
   return checkValue<ServerFrame>(value, checkServerFrame)
 }
+
+const tooDeep = () => new ProtocolError('too-deep', `nested deeper than ${MAX_NESTING_DEPTH}`)

@@ -6,7 +6,7 @@ export class LifelineError extends Error {
 }
 
 /** Why a frame was refused by the codec. */
-export type ProtocolErrorKind = 'too-large' | 'malformed' | 'invalid' | 'unknown-type'
+export type ProtocolErrorKind = 'too-large' | 'too-deep' | 'malformed' | 'invalid' | 'unknown-type'
 
 /**
  * A frame the codec refused. Returned (never thrown) by the decoders; `code` is the close code a

@@ -42,12 +42,14 @@ export type {
   Welcome,
 } from './frames.js'
 export { RULES, type RuleId } from './generated/rules.js'
+export { exceedsDepth, type JsonShape, jsonShape, valueExceedsDepth } from './json-shape.js'
 export {
   DEFAULT_MAX_FRAME_BYTES,
   MAX_APP_MEMENTO_LENGTH,
   MAX_BATCH_FRAMES,
   MAX_MEMENTO_LENGTH,
   MAX_MESSAGE_ID_LENGTH,
+  MAX_NESTING_DEPTH,
   MAX_RESUME_TOPICS,
   MAX_SUBJECT_BYTES,
 } from './limits.js'

@@ -1,6 +1,12 @@
 /** Default largest frame in UTF-8 bytes (LL-LIMIT-1); a server may lower it, and says so in welcome. */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
 
+/**
+ * Deepest nesting of arrays and objects in a transport message, counted from its outermost value (a
+ * batch's array is level 1, a frame in it level 2): deeper is refused with 4000 (LL-LIMIT-7).
+ */
+export const MAX_NESTING_DEPTH = 64
+
 /** Most frames a batch may hold (LL-WS-2). */
 export const MAX_BATCH_FRAMES = 1024
 

@@ -363,7 +363,7 @@ describe('the decoders never throw', () => {
 
   function checkError(error: ProtocolError) {
     expect(error).toBeInstanceOf(LifelineError)
-    expect(['too-large', 'malformed', 'invalid', 'unknown-type']).toContain(error.kind)
+    expect(['too-large', 'too-deep', 'malformed', 'invalid', 'unknown-type']).toContain(error.kind)
     expect(error.code).toBe(error.kind === 'too-large' ? 4002 : 4000)
   }
 

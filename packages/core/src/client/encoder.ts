@@ -3,8 +3,8 @@
  * before it is queued (LL-SEND-6, LL-FRAME-8), and the send frame itself, built around the data's JSON
  * so it is never encoded twice.
  */
-import { exceedsBytes, type Send } from '@lifeline/protocol'
-import { MessageTooLargeError } from '../errors.js'
+import { exceedsBytes, exceedsDepth, MAX_NESTING_DEPTH, type Send } from '@lifeline/protocol'
+import { MessageTooDeepError, MessageTooLargeError } from '../errors.js'
 import type { OutgoingMessage } from './outbox.js'
 
 export const TOPIC_PATTERN = /^[!-~]{1,200}$/
@@ -21,6 +21,8 @@ export function encodeData(data: unknown, topic: string | undefined, id: string 
     return new TypeError('data must be a JSON value', { cause })
   }
   if (json === undefined) return new TypeError('data must be a JSON value')
+  // LL-LIMIT-7: the send frame and a batch around it take two levels.
+  if (exceedsDepth(json, MAX_NESTING_DEPTH - 2)) return new MessageTooDeepError(MAX_NESTING_DEPTH - 2)
   if (topic !== undefined && !TOPIC_PATTERN.test(topic))
     return new TypeError(`invalid topic ${JSON.stringify(topic)}`)
   if (id !== undefined && !ID_PATTERN.test(id)) {

@@ -2,9 +2,16 @@
  * The server's shared state and the operations every part of it uses: appending to streams,
  * presence, the session phase machine's effects, and freeing what a session held.
  */
-import { CloseCode, exceedsBytes, type ServerBye, type UnrecoveredReason } from '@lifeline/protocol'
+import {
+  CloseCode,
+  exceedsBytes,
+  jsonShape,
+  MAX_NESTING_DEPTH,
+  type ServerBye,
+  type UnrecoveredReason,
+} from '@lifeline/protocol'
 import { Emitter } from '../emitter.js'
-import { MessageTooLargeError } from '../errors.js'
+import { MessageTooDeepError, MessageTooLargeError } from '../errors.js'
 import type { CloseInfo } from '../transport.js'
 import { FlushScheduler, type ServerConnection } from './connection.js'
 import { MementoSigner } from './memento.js'
@@ -68,12 +75,17 @@ export class ServerCore extends Emitter<ServerEvents> {
       currentKeyId: options.currentKeyId,
       randomBytes: options.randomBytes,
     })
-    this.registry = new TopicRegistry(options.bus, options.presenceBatchMs > 0)
+    this.registry = new TopicRegistry(options.bus, options.presenceBatchMs > 0, options.store)
     this.failedResumes = new RateLimiter(options.clock, options.maxFailedResumesPerMinute, 60_000)
   }
 
   override emit<K extends keyof ServerEvents>(event: K, value: ServerEvents[K]): void {
     super.emit(event, value)
+  }
+
+  /** What a client may read of an app hook's failure: for now, its message. */
+  publicReason(error: unknown, fallback: string): string {
+    return error instanceof Error ? error.message : fallback
   }
 
   reportError(error: unknown): void {
@@ -93,9 +105,14 @@ export class ServerCore extends Emitter<ServerEvents> {
     const appended = this.options.store.append(stream, (seq) => {
       const built = frame(seq)
       const text = JSON.stringify(built)
-      // A frame clients would refuse (LL-LIMIT-1) must never enter a log: its replay would fail forever.
+      // A frame clients would refuse (LL-LIMIT-1, LL-LIMIT-7) must never enter a log: its replay would
+      // fail forever. A batch around it takes one more level.
       if (exceedsBytes(text, max)) throw new MessageTooLargeError(text.length, max)
-      return except === undefined ? { frame: built, text } : { frame: built, text, except }
+      const shape = jsonShape(text)
+      if (shape.depth > MAX_NESTING_DEPTH - 1) throw new MessageTooDeepError(MAX_NESTING_DEPTH - 1)
+      // LL-LIMIT-9: a log counts what it holds, the entry's value as well as its text.
+      const size = shape.heldBytes
+      return except === undefined ? { frame: built, text, size } : { frame: built, text, except, size }
     })
     if (appended instanceof Promise) {
       return appended.then((entry) => {

@@ -6,6 +6,7 @@ import {
   type ClientFrame,
   CloseCode,
   type Join,
+  type JoinError as JoinErrorFrame,
   type Joined,
   MAX_BATCH_FRAMES,
   type Send,
@@ -73,6 +74,7 @@ export function handleFrame(
     case 'join':
       return void join(core, session, connection, frame).catch((error: unknown) => core.reportError(error))
     case 'leave':
+      session.joining?.delete(frame.topic)
       leaveTopic(core, session, frame.topic)
       return connection.send({ type: 'unjoined', topic: frame.topic })
     case 'ping':
@@ -217,26 +219,28 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
     const reason = 'too many topics'
     return connection.send({ type: 'join_error', topic, code: CloseCode.TOO_MANY_TOPICS, reason })
   }
-  session.joining ??= new Set()
-  session.joining.add(topic)
+  // A leave while the join is decided cancels it (frames are handled in order, LL-TOPIC-4).
+  const token = {}
+  session.joining ??= new Map()
+  session.joining.set(topic, token)
+  const cancelled = () => session.joining?.get(topic) !== token
+  let refusal: Omit<JoinErrorFrame, 'type' | 'topic'> | undefined
   try {
     const allowed = (await options.onJoin?.(topic, session.app)) ?? true
-    if (!allowed) {
-      return connection.send({
-        type: 'join_error',
-        topic,
-        code: CloseCode.JOIN_DENIED,
-        reason: 'join denied',
-      })
-    }
+    if (!allowed) refusal = { code: CloseCode.JOIN_DENIED, reason: 'join denied' }
   } catch (error) {
-    const reason = error instanceof Error ? error.message : 'join failed'
-    return connection.send({ type: 'join_error', topic, code: CloseCode.JOIN_FAILED, reason })
-  } finally {
-    session.joining?.delete(topic)
-    if (session.joining?.size === 0) session.joining = undefined
+    refusal = { code: CloseCode.JOIN_FAILED, reason: core.publicReason(error, 'join failed') }
   }
+  if (cancelled()) return
+  session.joining?.delete(topic)
+  if (session.joining?.size === 0) session.joining = undefined
+  if (refusal !== undefined) return connection.send({ type: 'join_error', topic, ...refusal })
   if (session.connection !== connection || session.topics.has(topic)) return // resumed meanwhile: rejoined then
+  if (!core.registry.has(topic) && core.registry.size >= options.maxLiveTopics) {
+    // LL-LIMIT-8: a new topic beyond the node's bound; existing ones stay joinable.
+    const reason = 'too many topics on this server'
+    return connection.send({ type: 'join_error', topic, code: CloseCode.OVERLOADED, reason })
+  }
   // Subscribe first and hold live entries, so none falls between the cursor and the live feed (LL-REPLAY-2).
   session.topics.add(topic)
   session.addStream(stream, 0)

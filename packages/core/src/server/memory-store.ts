@@ -12,10 +12,14 @@ import type {
   StreamName,
   StreamRead,
 } from './store.js'
-import { TopicLog } from './topic-log.js'
+import type { TopicLog } from './topic-log.js'
+import { DEFAULT_TOPIC_LOG_BOUNDS, type TopicLogBounds, TopicLogs } from './topic-logs.js'
 
 export interface MemoryStoreOptions {
-  /** Bounds of each topic's messages (LL-LIMIT-2). Default: 10,000 entries, 4 MiB, 5 minutes. */
+  /**
+   * Bounds of each topic's messages (LL-LIMIT-2); bytes count the memory entries hold (LL-LIMIT-10).
+   * Default: 10,000 entries, 4 MiB, 5 minutes.
+   */
   topicLog?: Partial<LogBounds>
   /**
    * Bounds of each topic's presence entries, kept apart so presence never evicts a message
@@ -30,11 +34,14 @@ export interface MemoryStoreOptions {
   maxSubjects?: number
   /** Random bytes for incarnation ids (LL-EPOCH-1, LL-SEND-10). Default: crypto.getRandomValues. */
   randomBytes?: (size: number) => Uint8Array
+  /** Logs of topics no session here holds any more, kept for rejoins from a cursor (LL-LIMIT-9). */
+  releasedTopics?: Partial<TopicLogBounds>
 }
 
-interface Log {
+/** A session's direct log; topic logs live in `TopicLogs`. */
+interface DirectLog {
   readonly epoch: string
-  readonly entries: ReplayLog<StreamEntry> | TopicLog<StreamEntry>
+  readonly entries: ReplayLog<StreamEntry>
 }
 
 interface Window {
@@ -44,10 +51,9 @@ interface Window {
 
 export class MemoryStore implements SessionStore {
   private readonly sessions = new Map<string, SessionRecord>()
-  private readonly streams = new Map<StreamName, Log>()
+  private readonly streams = new Map<StreamName, DirectLog>()
+  private readonly topics: TopicLogs
   private readonly windows = new Map<string, Window>()
-  /** Per topic stream, the last app memento published with an entry (LL-APPM-8): one value per topic. */
-  private readonly appMementos = new Map<StreamName, { readonly seq: number; readonly value: unknown }>()
   private readonly maxSubjects: number
   private readonly dedupBounds: DedupBounds
   /**
@@ -65,6 +71,13 @@ export class MemoryStore implements SessionStore {
     this.dedupBounds = { ...DEFAULT_DEDUP_BOUNDS, ...options.dedup }
     const bytes = options.randomBytes?.(8) ?? globalThis.crypto.getRandomValues(new Uint8Array(8))
     this.incarnation = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
+    const { topicLog, presenceLog } = options
+    const logBounds = {
+      ...(topicLog === undefined ? {} : { messages: topicLog }),
+      ...(presenceLog === undefined ? {} : { presence: presenceLog }),
+    }
+    const bounds = { ...DEFAULT_TOPIC_LOG_BOUNDS, ...options.releasedTopics }
+    this.topics = new TopicLogs(clock, logBounds, bounds, () => this.nextEpoch())
   }
 
   async getSession(sid: string): Promise<SessionRecord | undefined> {
@@ -81,19 +94,26 @@ export class MemoryStore implements SessionStore {
 
   /** Synchronous: the seq is known, and the entry fanned out, in the caller's tick. */
   append(stream: StreamName, build: (seq: number) => Omit<StreamEntry, 'seq' | 'epoch'>): StreamEntry {
-    const { epoch, entries: log } = this.log(stream)
+    if (isTopic(stream)) return this.topics.append(stream, build)
+    const { epoch, entries: log } = this.direct(stream)
     const seq = log.lastSeq + 1
     const entry: StreamEntry = { seq, epoch, ...build(seq) }
-    if (log instanceof ReplayLog) log.append(entry, entry.text.length)
-    else log.append(entry, entry.text.length, entry.frame.type === 'presence')
-    const frame = entry.frame
-    if (frame.type === 'msg' && frame.topic !== undefined && 'amv' in frame)
-      this.appMementos.set(stream, { seq, value: frame.amv })
+    log.append(entry, entry.size ?? entry.text.length)
     return entry
   }
 
   lastAppMemento(stream: StreamName): { readonly seq: number; readonly value: unknown } | undefined {
-    return this.appMementos.get(stream)
+    return this.topics.lastAppMemento(stream)
+  }
+
+  /** A topic gained its first subscriber on this node: its log is live (LL-LIMIT-9). */
+  retain(stream: StreamName): void {
+    if (isTopic(stream)) this.topics.retain(stream)
+  }
+
+  /** A topic lost its last subscriber on this node: its log is parked, then dropped (LL-LIMIT-9). */
+  release(stream: StreamName): void {
+    if (isTopic(stream)) this.topics.release(stream)
   }
 
   async read(stream: StreamName, afterSeq: number, limit: number): Promise<StreamRead> {
@@ -119,14 +139,13 @@ export class MemoryStore implements SessionStore {
     return { epoch, lastSeq: entries.lastSeq }
   }
 
+  /** LL-ACK-4: only direct logs are trimmed by acks; a topic's entries serve every subscriber. */
   async trim(stream: StreamName, throughSeq: number): Promise<void> {
-    const log = this.streams.get(stream)?.entries
-    if (log instanceof ReplayLog) log.trimThrough(throughSeq)
+    this.streams.get(stream)?.entries.trimThrough(throughSeq)
   }
 
   async dropStream(stream: StreamName): Promise<void> {
     this.streams.delete(stream)
-    this.appMementos.delete(stream)
   }
 
   admitMessageId(subject: string, id: string): boolean {
@@ -142,29 +161,38 @@ export class MemoryStore implements SessionStore {
     this.sessions.clear()
     this.streams.clear()
     this.windows.clear()
-    this.appMementos.clear()
+    this.topics.clear()
   }
 
-  /** Counts for metrics and leak checks. */
-  get stats(): { sessions: number; streams: number; subjects: number } {
-    return { sessions: this.sessions.size, streams: this.streams.size, subjects: this.windows.size }
+  /**
+   * Counts for metrics and leak checks: sessions, logs holding entries (live topics and direct
+   * streams; `parked`: released topics' logs still kept), subjects with a de-dup window.
+   */
+  get stats(): { sessions: number; streams: number; parked: number; subjects: number } {
+    const topics = this.topics.stats
+    return {
+      sessions: this.sessions.size,
+      streams: this.streams.size + topics.live,
+      parked: topics.parked,
+      subjects: this.windows.size,
+    }
   }
 
-  private log(stream: StreamName): Log {
+  /**
+   * A stream's log, made when missing. A new log is a new incarnation (LL-EPOCH-1): cursors of a log
+   * this store dropped, or a store before a restart held, are never read against it. Direct logs go
+   * with their session; topic logs with the last session here that holds them (LL-LIMIT-9).
+   */
+  private log(stream: StreamName): { readonly epoch: string; readonly entries: ReplayLog<StreamEntry> | TopicLog<StreamEntry> } {
+    return isTopic(stream) ? this.topics.log(stream) : this.direct(stream)
+  }
+
+  private direct(stream: StreamName): DirectLog {
     let log = this.streams.get(stream)
-    if (log !== undefined) return log
-    // A new log is a new incarnation (LL-EPOCH-1): cursors of a log this store dropped, or a store
-    // before a restart held, are never read against it. Content is bounded; direct logs go with
-    // their session, topic logs stay for the life of the process.
-    const { directLog, topicLog, presenceLog } = this.options
-    const entries = stream.startsWith('d:')
-      ? new ReplayLog<StreamEntry>(this.clock, directLog)
-      : new TopicLog<StreamEntry>(this.clock, {
-          ...(topicLog === undefined ? {} : { messages: topicLog }),
-          ...(presenceLog === undefined ? {} : { presence: presenceLog }),
-        })
-    log = { epoch: this.nextEpoch(), entries }
-    this.streams.set(stream, log)
+    if (log === undefined) {
+      log = { epoch: this.nextEpoch(), entries: new ReplayLog<StreamEntry>(this.clock, this.options.directLog) }
+      this.streams.set(stream, log)
+    }
     return log
   }
 
@@ -186,6 +214,8 @@ export class MemoryStore implements SessionStore {
     return `${this.incarnation}.${(++this.incarnations).toString(36)}`
   }
 }
+
+const isTopic = (stream: StreamName) => stream.startsWith('t:')
 
 /** Delivers entries to subscribers in this process, synchronously and in order. */
 export class MemoryBus implements Bus {

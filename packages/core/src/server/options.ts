@@ -98,6 +98,11 @@ export interface ServerOptions {
   maxFrameBytes?: number | undefined
   /** Topics per session (LL-TOPIC-8). Default: 100. */
   maxTopics?: number | undefined
+  /**
+   * Topics with a subscriber on this node (LL-LIMIT-8): a join that would make one more is refused
+   * with join_error 4101 OVERLOADED. Default: 10000.
+   */
+  maxLiveTopics?: number | undefined
   /** Sessions per subject (LL-LIMIT-4). Default: 100. */
   maxSessionsPerSubject?: number | undefined
   /** Sessions in all, connected or in grace (LL-LIMIT-4). Default: 100000. */
@@ -148,6 +153,7 @@ export interface ResolvedServerOptions {
   readonly helloTimeoutMs: number
   readonly maxFrameBytes: number
   readonly maxTopics: number
+  readonly maxLiveTopics: number
   readonly maxSessionsPerSubject: number
   readonly maxSessions: number
   readonly maxBufferedBytes: number
@@ -190,6 +196,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
     maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     maxTopics: options.maxTopics ?? 100,
+    maxLiveTopics: options.maxLiveTopics ?? 10_000,
     maxSessionsPerSubject: options.maxSessionsPerSubject ?? 100,
     maxSessions: options.maxSessions ?? 100_000,
     maxBufferedBytes: options.maxBufferedBytes ?? 8 * 1024 * 1024,

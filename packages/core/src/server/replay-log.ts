@@ -4,7 +4,10 @@ import type { Clock } from '../clock.js'
 export interface LogBounds {
   /** Most entries held. Default 10,000. */
   maxEntries: number
-  /** Most bytes held (sum of the sizes given to append); one larger entry is still held alone. Default 1 MiB. */
+  /**
+   * Most bytes held (sum of the sizes given to append: the memory entries hold, LL-LIMIT-9); one larger
+   * entry is still held alone. Default 1 MiB.
+   */
   maxBytes: number
   /** Oldest entry age held, in clock ms; an entry older than this is evicted. Default 5 min. */
   maxAgeMs: number

@@ -47,8 +47,11 @@ export class ServerSession {
   appMemento: string | undefined
   expiresAt: number | undefined
   readonly topics = new Set<string>()
-  /** Joins being decided (an async onJoin), counted against maxTopics (LL-TOPIC-8); made when needed. */
-  joining: Set<string> | undefined
+  /**
+   * Joins being decided (an async onJoin), counted against maxTopics (LL-TOPIC-8), each with a token a
+   * leave removes to cancel it; made when needed.
+   */
+  joining: Map<string, object> | undefined
   readonly graceTimer: Timer
   readonly direct: StreamName
   private readonly streams = new Map<StreamName, StreamState>()

@@ -20,6 +20,11 @@ export interface StreamEntry {
   readonly text: string
   /** A session that must not receive this entry (the sender, when the app asks; LL-SEQ-4). */
   readonly except?: string
+  /**
+   * Memory the entry holds (its text and its frame), estimated: what a store counts against its byte
+   * bounds (LL-LIMIT-9). Without it, the text's length.
+   */
+  readonly size?: number
 }
 
 export type EntryFrame =
@@ -101,7 +106,7 @@ export interface SessionStore {
 
   /**
    * Appends to a stream and returns the entry with its seq (LL-SEQ-1). `build` makes the entry for
-   * the seq the store assigns (and may throw to refuse it); the entry's size is its text's length.
+   * the seq the store assigns (and may throw to refuse it); the entry's size is its `size`.
    * A store in this process may answer synchronously, which keeps the publish path free of promises.
    */
   append(
@@ -127,6 +132,13 @@ export interface SessionStore {
   trim(stream: StreamName, throughSeq: number): Promise<void>
   /** Forgets a stream (a direct stream whose session ended). */
   dropStream(stream: StreamName): Promise<void>
+  /**
+   * A topic stream gained its first subscriber on this node (`retain`) or lost its last one
+   * (`release`): a store local to the node keeps a topic's entries only while retained, and its
+   * numbering always (LL-LIMIT-8, LL-SEQ-3). Stores shared between nodes may ignore both.
+   */
+  retain?(stream: StreamName): void
+  release?(stream: StreamName): void
 
   /** Records a client message id for a subject; false when it was seen in the window (LL-SEND-3). */
   admitMessageId(subject: string, id: string): Promise<boolean> | boolean

@@ -8,7 +8,7 @@
  */
 import type { Member } from '@lifeline/protocol'
 import type { ServerSession } from './session.js'
-import { type Bus, type StreamEntry, topicStream } from './store.js'
+import { type Bus, type SessionStore, type StreamEntry, topicStream } from './store.js'
 
 /** LL-PRESENCE-7: presence in topics with at least this many connected subscribers may wait. */
 export const PRESENCE_BATCH_MIN_SUBSCRIBERS = 100
@@ -28,10 +28,17 @@ export class TopicRegistry {
     private readonly bus: Bus,
     /** Whether presence entries of a big topic may wait for the connection's presence batch. */
     private readonly batchPresence: boolean,
+    /** Told when a topic gains its first subscriber here and loses its last (LL-LIMIT-9). */
+    private readonly store: SessionStore,
   ) {}
 
+  /** Topics with a subscriber (connected or in grace) on this node: the live topics (LL-LIMIT-9). */
   get size(): number {
     return this.topics.size
+  }
+
+  has(topic: string): boolean {
+    return this.topics.has(topic)
   }
 
   /** Adds a session with a connection to a topic's subscribers. */
@@ -44,6 +51,7 @@ export class TopicRegistry {
       const unsubscribe = this.bus.subscribe(stream, (entry) => this.fanOut(stream, connected, entry))
       state = { subscribers, connected, members: new Map(), unsubscribe }
       this.topics.set(topic, state)
+      this.store.retain?.(stream)
     }
     state.subscribers.add(session)
     state.connected.add(session)
@@ -58,6 +66,8 @@ export class TopicRegistry {
     if (state.subscribers.size === 0) {
       state.unsubscribe()
       this.topics.delete(topic)
+      // LL-LIMIT-9: no session here can still need its entries.
+      this.store.release?.(topicStream(topic))
     }
   }
 
