@@ -2,6 +2,7 @@
  * The demo chat application, as LifelineServer hooks: who you are (a name), which rooms you may join
  * (`room:*`), and what a chat message is (`{ text }`, published to the room with its id).
  */
+import { PublicError } from '@lifeline/core'
 import type { Identity, IncomingMessage, LifelineServer, SessionHandle } from '@lifeline/core/server'
 import { ChatHistory } from './history.js'
 
@@ -27,12 +28,12 @@ const length = (text: string): number => [...text].length
 /** hello.auth is `{ name }`: 1 to 32 printable characters once trimmed. Throws to refuse. */
 export function authenticate(auth: unknown): Identity {
   const name = (auth as { name?: unknown } | null | undefined)?.name
-  if (typeof name !== 'string') throw new Error('auth must be { name: string }')
+  if (typeof name !== 'string') throw new PublicError('auth must be { name: string }')
   const trimmed = name.trim()
   if (length(trimmed) < 1 || length(trimmed) > MAX_NAME_LENGTH) {
-    throw new Error(`name must be 1 to ${MAX_NAME_LENGTH} characters`)
+    throw new PublicError(`name must be 1 to ${MAX_NAME_LENGTH} characters`)
   }
-  if (!PRINTABLE.test(trimmed)) throw new Error('name must be printable characters')
+  if (!PRINTABLE.test(trimmed)) throw new PublicError('name must be printable characters')
   return { subject: trimmed, meta: { name: trimmed } }
 }
 
@@ -52,13 +53,13 @@ function nameOf(session: SessionHandle): string {
 /** Validates a chat message; throws (the client's send is rejected, LL-SEND-5) when it is not one. */
 export function chatText(message: IncomingMessage, session: SessionHandle): string {
   const { topic, data } = message
-  if (topic === undefined || !isRoom(topic)) throw new Error('messages go to a room:* topic')
-  if (!session.topics.has(topic)) throw new Error(`join ${topic} before writing to it`)
+  if (topic === undefined || !isRoom(topic)) throw new PublicError('messages go to a room:* topic')
+  if (!session.topics.has(topic)) throw new PublicError(`join ${topic} before writing to it`)
   const text = (data as { text?: unknown } | null | undefined)?.text
-  if (typeof text !== 'string') throw new Error('data must be { text: string }')
+  if (typeof text !== 'string') throw new PublicError('data must be { text: string }')
   const trimmed = text.trim()
   if (length(trimmed) < 1 || length(trimmed) > MAX_TEXT_LENGTH) {
-    throw new Error(`text must be 1 to ${MAX_TEXT_LENGTH} characters`)
+    throw new PublicError(`text must be 1 to ${MAX_TEXT_LENGTH} characters`)
   }
   return trimmed
 }

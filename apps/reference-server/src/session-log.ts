@@ -22,7 +22,6 @@ export function logEvents(lifeline: LifelineServer, logger: Logger): () => void 
     lifeline.on('refused', (e) =>
       logger.warn('connection refused', { code: e.code, reason: e.reason, transport: e.transport }),
     ),
-    lifeline.on('error', (error) => logger.error('lifeline error', { error })),
   ]
   return () => {
     for (const stop of stops) stop()

@@ -63,7 +63,7 @@ export class OutcomeUnknownError extends LifelineError {
 }
 
 /**
- * The message nests arrays and objects deeper than the protocol allows (LL-LIMIT-7); it was never
+ * The message nests arrays and objects deeper than the protocol allows (LL-LIMIT-8); it was never
  * sent, or never published: its receivers would have refused it.
  */
 export class MessageTooDeepError extends LifelineError {
@@ -110,4 +110,13 @@ export class JoinError extends LifelineError {
   ) {
     super(`could not join ${topic}: ${reason}`)
   }
+}
+
+/**
+ * A refusal the server app means the client to read: throw it from `authenticate`, `onMessage` or
+ * `onJoin`, and its message is the reason the client gets. Any other error reaches the client as a
+ * generic reason (`unauthorized`, `rejected`, `join failed`) and is logged, so internals never leak.
+ */
+export class PublicError extends LifelineError {
+  override name = 'PublicError'
 }

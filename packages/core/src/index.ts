@@ -50,6 +50,7 @@ export {
   MessageTooDeepError,
   MessageTooLargeError,
   OutcomeUnknownError,
+  PublicError,
   SendRejectedError,
   ServerClosedError,
 } from './errors.js'

@@ -8,6 +8,7 @@ export type {
   Identity,
   IncomingMessage,
   RecoverContext,
+  ResumeLimitContext,
   ServerOptions,
   SessionHandle,
 } from './server/options.js'

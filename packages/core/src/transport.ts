@@ -67,6 +67,12 @@ export interface ConnectionInfo {
   readonly origin?: string
   /** Where the transport took the connection in, when it serves several (the NATS subject prefix). */
   readonly channel?: string
+  /**
+   * The request's headers (lower-case names), when the transport has them: for authentication by cookie,
+   * or a trusted proxy's `x-forwarded-for` in `resumeLimitKey`. Never trust a header a client can set
+   * unless a proxy you run overwrites it.
+   */
+  readonly headers?: Readonly<Record<string, string | undefined>>
 }
 
 /** One accepted server-side connection. */
@@ -83,7 +89,7 @@ export interface ServerTransportConnection {
   /** Drops the link at once, without a close frame: the peer sees a failure (tests, demos). */
   terminate?(): void
   /**
-   * Stops reading from the peer until `resumeReading` (backpressure, LL-LIMIT-6): the transport's own
+   * Stops reading from the peer until `resumeReading` (backpressure, LL-LIMIT-7): the transport's own
    * flow control (a TCP window) then holds the peer back. A few messages already read may still
    * arrive. Transports that cannot pause leave both out; the server's hard bound protects them.
    */

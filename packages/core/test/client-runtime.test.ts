@@ -12,6 +12,7 @@ import {
   type LifelineClient,
   MessageTooLargeError,
   memoryStorage,
+  PublicError,
   SendRejectedError,
   ServerClosedError,
   type SessionEvent,
@@ -283,7 +284,7 @@ describe('LifelineClient: sends', () => {
     const w = await world({
       onMessage: (message) => {
         calls++
-        if ((message.data as { bad?: boolean }).bad === true) throw new Error('no bad data')
+        if ((message.data as { bad?: boolean }).bad === true) throw new PublicError('no bad data')
       },
     })
     const client = w.client('c1')
@@ -558,7 +559,7 @@ describe('LifelineClient: attempts, auth and failures', () => {
   it('LL-AUTH-2, LL-INTENT-2: a refused authentication closes the client with UNAUTHORIZED and no retry', async () => {
     const w = await world({
       authenticate: () => {
-        throw new Error('bad token')
+        throw new PublicError('bad token')
       },
     })
     const client = w.client('c1')

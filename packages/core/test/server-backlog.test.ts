@@ -59,8 +59,8 @@ function flood(c: RawClient, from: number, count: number, prefix = 'f'): void {
   }
 }
 
-describe('LL-LIMIT-6: the unprocessed sends of one session are bounded', () => {
-  it('LL-LIMIT-6: with an async handler, a flood is held back by backpressure, never by memory; all processed once, in order', async () => {
+describe('LL-LIMIT-7: the unprocessed sends of one session are bounded', () => {
+  it('LL-LIMIT-7: with an async handler, a flood is held back by backpressure, never by memory; all processed once, in order', async () => {
     const t = await setup({ pauseReading: true, maxPendingSends: 1000 })
     const attacker = await t.open('attacker')
     flood(attacker, 1, 10_000)
@@ -81,7 +81,7 @@ describe('LL-LIMIT-6: the unprocessed sends of one session are bounded', () => {
     expect(t.network.client('attacker').connected).toBe(true)
   })
 
-  it('LL-LIMIT-6: on a transport that cannot pause, a client that keeps sending is closed with 4105; a neighbour is unaffected', async () => {
+  it('LL-LIMIT-7: on a transport that cannot pause, a client that keeps sending is closed with 4105; a neighbour is unaffected', async () => {
     const t = await setup({ pauseReading: false, maxPendingSends: 2000 })
     const neighbour = await t.open('neighbour')
     const attacker = await t.open('attacker')
@@ -102,7 +102,7 @@ describe('LL-LIMIT-6: the unprocessed sends of one session are bounded', () => {
     expect(t.server.stats.pendingSends).toBe(0)
   })
 
-  it('LL-LIMIT-6: a real client keeps within the window its server advertises, even on a transport that cannot pause', async () => {
+  it('LL-LIMIT-7: a real client keeps within the window its server advertises, even on a transport that cannot pause', async () => {
     const clock = new SimulatedClock()
     const network = new FakeNetwork(clock, { pauseReading: false })
     const processed: number[] = []

@@ -21,8 +21,8 @@ const deep = (levels: number): unknown => {
   return value
 }
 
-describe('LL-LIMIT-9: a log counts the memory it holds, not the length of its text', () => {
-  it('LL-LIMIT-9: a 1 MiB topic log of structure-heavy messages holds about 1 MiB of heap', async () => {
+describe('LL-LIMIT-10: a log counts the memory it holds, not the length of its text', () => {
+  it('LL-LIMIT-10: a 1 MiB topic log of structure-heavy messages holds about 1 MiB of heap', async () => {
     const w = await world({ memory: { topicLog: { maxBytes: 1024 * 1024, maxEntries: 100_000 } } })
     const c = rawClient(w.network, 'c')
     await settle()
@@ -48,8 +48,8 @@ describe('LL-LIMIT-9: a log counts the memory it holds, not the length of its te
   })
 })
 
-describe('LL-LIMIT-7: nesting depth is bounded both ways', () => {
-  it('LL-LIMIT-7: a frame nested 3,000 deep closes its connection with 4000; a neighbour keeps working', async () => {
+describe('LL-LIMIT-8: nesting depth is bounded both ways', () => {
+  it('LL-LIMIT-8: a frame nested 3,000 deep closes its connection with 4000; a neighbour keeps working', async () => {
     const processed: unknown[] = []
     const w = await world({ onMessage: (m) => void processed.push(m.data) })
     const neighbour = rawClient(w.network, 'n')
@@ -67,13 +67,13 @@ describe('LL-LIMIT-7: nesting depth is bounded both ways', () => {
     expect(neighbour.closed).toBeUndefined()
   })
 
-  it('LL-LIMIT-7: the server refuses to publish what its clients would refuse', async () => {
+  it('LL-LIMIT-8: the server refuses to publish what its clients would refuse', async () => {
     const w = await world()
     await expect(w.server.publish('room', deep(63))).rejects.toBeInstanceOf(MessageTooDeepError)
     await expect(w.server.publish('room', deep(60))).resolves.toBeGreaterThan(0)
   })
 
-  it('LL-LIMIT-7: the client refuses to send what the server would refuse, and never sends it', async () => {
+  it('LL-LIMIT-8: the client refuses to send what the server would refuse, and never sends it', async () => {
     const w = await world()
     const client = w.client('c')
     const sent: string[] = []

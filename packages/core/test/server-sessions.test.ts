@@ -1,5 +1,6 @@
 import { CloseCode } from '@lifeline/protocol'
 import { describe, expect, it } from 'vitest'
+import { PublicError } from '../src/index.js'
 import { sessionTransition } from '../src/server/session-machine.js'
 import { MemoryBus, MemoryStore, type SessionStore } from '../src/server.js'
 import { SimulatedClock } from '../src/testing.js'
@@ -85,7 +86,7 @@ describe('client sends on the server', () => {
   it('LL-SEND-5: a rejection is reported with ref, then acked as processed', async () => {
     const w = await world({
       onMessage: (m) => {
-        if (m.data === 'no') throw new Error('not allowed')
+        if (m.data === 'no') throw new PublicError('not allowed')
       },
     })
     const c = await open(w, 'c')
@@ -150,7 +151,7 @@ describe('topics on the server', () => {
   it('LL-TOPIC-1, LL-TOPIC-8: a refused join is 4301, a failing hook 4303', async () => {
     const w = await world({
       onJoin: (topic) => {
-        if (topic === 'boom') throw new Error('hook failed')
+        if (topic === 'boom') throw new PublicError('hook failed')
         return topic !== 'secret'
       },
     })
@@ -284,7 +285,7 @@ describe('server API and limits', () => {
       pendingSends: 0,
     })
     expect(store.store.stats.sessions).toBe(0)
-    expect(store.store.stats.streams).toBe(0) // LL-LIMIT-8: topic logs go with their last session
+    expect(store.store.stats.streams).toBe(0) // LL-LIMIT-9: topic logs go with their last session
     expect(store.bus.subscriptions).toBe(0)
     expect(w.clock.pendingTimers).toBe(0)
   })

@@ -25,8 +25,8 @@ async function joined(c: RawClient, topic: string, from?: number): Promise<Recor
   return answer
 }
 
-describe('LL-LIMIT-8: a topic log lives while a session can still need it', () => {
-  it('LL-LIMIT-8: joining and leaving 20,000 distinct topics leaves no live topic log, and a bounded pool of parked ones', async () => {
+describe('LL-LIMIT-9: a topic log lives while a session can still need it', () => {
+  it('LL-LIMIT-9: joining and leaving 20,000 distinct topics leaves no live topic log, and a bounded pool of parked ones', async () => {
     const w = await world({ memory: { releasedTopics: { maxParked: 500 } } })
     const c = await open(w, 'c')
     let answered = 0
@@ -46,7 +46,7 @@ describe('LL-LIMIT-8: a topic log lives while a session can still need it', () =
     expect(storeOf(w).stats.parked).toBe(500)
   })
 
-  it('LL-LIMIT-8: a session in grace keeps its topic log live; it is parked when the grace ends', async () => {
+  it('LL-LIMIT-9: a session in grace keeps its topic log live; it is parked when the grace ends', async () => {
     const w = await world({ graceMs: 10_000 })
     const away = await open(w, 'away')
     await joined(away, 'room')
@@ -59,7 +59,7 @@ describe('LL-LIMIT-8: a topic log lives while a session can still need it', () =
     expect(storeOf(w).stats).toMatchObject({ streams: 0, parked: 1 })
   })
 
-  it('LL-TOPIC-2, LL-LIMIT-8: a parked log still covers a rejoin from a cursor', async () => {
+  it('LL-TOPIC-2, LL-LIMIT-9: a parked log still covers a rejoin from a cursor', async () => {
     const w = await world()
     const a = await open(w, 'a')
     await joined(a, 'room')
@@ -75,7 +75,7 @@ describe('LL-LIMIT-8: a topic log lives while a session can still need it', () =
     expect(a.frames.filter((f) => f.type === 'msg').map((f) => f.data)).toEqual(['while nobody is in'])
   })
 
-  it('LL-LIMIT-8: parked logs are bounded by count and bytes, oldest first', async () => {
+  it('LL-LIMIT-9: parked logs are bounded by count and bytes, oldest first', async () => {
     const w = await world({ memory: { releasedTopics: { maxParked: 3, maxParkedBytes: 8192 } } })
     const a = await open(w, 'a')
     for (const topic of ['t1', 't2', 't3', 't4']) {
@@ -84,7 +84,7 @@ describe('LL-LIMIT-8: a topic log lives while a session can still need it', () =
       await settle()
     }
     expect(storeOf(w).stats.parked).toBe(3)
-    // Each holds about 5 KB (LL-LIMIT-9): the second one pushes the oldest out, the new one's included.
+    // Each holds about 5 KB (LL-LIMIT-10): the second one pushes the oldest out, the new one's included.
     await w.server.publish('t4', 'x'.repeat(2500))
     expect(storeOf(w).stats.parked).toBe(3)
     await w.server.publish('t3', 'x'.repeat(2500))
@@ -92,7 +92,7 @@ describe('LL-LIMIT-8: a topic log lives while a session can still need it', () =
     expect(storeOf(w).stats.streams).toBe(0)
   })
 
-  it('LL-SEQ-3, LL-LIMIT-8: a topic whose log is gone keeps its numbering: a cursor from before is covered only when nothing was missed', async () => {
+  it('LL-SEQ-3, LL-LIMIT-9: a topic whose log is gone keeps its numbering: a cursor from before is covered only when nothing was missed', async () => {
     const w = await world({ memory: { releasedTopics: { maxParked: 0 } } })
     const a = await open(w, 'a')
     await joined(a, 'room')
@@ -118,7 +118,7 @@ describe('LL-LIMIT-8: a topic log lives while a session can still need it', () =
     expect(fresh.seq as number).toBeGreaterThan(end) // numbering went on from where it was
   })
 
-  it('LL-LIMIT-8: when released topics are forgotten, a stale cursor gets recovered: false, never a gap', async () => {
+  it('LL-LIMIT-9: when released topics are forgotten, a stale cursor gets recovered: false, never a gap', async () => {
     const w = await world({ memory: { releasedTopics: { maxParked: 0, maxNumbered: 2 } } })
     const a = await open(w, 'a')
     const cursors = new Map<string, number>()
@@ -140,7 +140,7 @@ describe('LL-LIMIT-8: a topic log lives while a session can still need it', () =
     expect(a.frames.filter((f) => f.type === 'msg')).toEqual([])
   })
 
-  it('LL-LIMIT-8: the number of live topics is bounded: beyond it a join is refused with 4101 OVERLOADED', async () => {
+  it('LL-LIMIT-9: the number of live topics is bounded: beyond it a join is refused with 4101 OVERLOADED', async () => {
     const w = await world({ maxLiveTopics: 3 })
     const a = await open(w, 'a')
     const b = await open(w, 'b')

@@ -32,7 +32,7 @@ export const CloseCode = {
   HELLO_TIMEOUT: 4103,
   /** The subject has too many sessions. */
   TOO_MANY_SESSIONS: 4104,
-  /** The client kept sending while its unprocessed sends exceeded the server's bound (LL-LIMIT-6). */
+  /** The client kept sending while its unprocessed sends exceeded the server's bound (LL-LIMIT-7). */
   BACKLOG_OVERFLOW: 4105,
   /** The server is shutting down or draining; bye may carry retryAfterMs and jitterMs. */
   GOING_AWAY: 4200,

@@ -52,7 +52,7 @@ function checkValue<F>(value: unknown, check: Checker): F | ProtocolError {
 function parse(text: string, options: DecodeOptions | undefined): unknown {
   const max = options?.maxBytes ?? DEFAULT_MAX_FRAME_BYTES
   if (exceedsBytes(text, max)) return new ProtocolError('too-large', `frame exceeds ${max} bytes`)
-  // LL-LIMIT-7: before parsing, so a deep value is never built.
+  // LL-LIMIT-8: before parsing, so a deep value is never built.
   if (exceedsDepth(text)) return tooDeep()
   try {
     return JSON.parse(text)

@@ -1,6 +1,6 @@
 /**
- * The shape of JSON text without parsing it: how deep arrays and objects nest (LL-LIMIT-7), and how
- * much memory its parsed value takes (LL-LIMIT-9). JSON.parse has no depth limit, and a few bytes of
+ * The shape of JSON text without parsing it: how deep arrays and objects nest (LL-LIMIT-8), and how
+ * much memory its parsed value takes (LL-LIMIT-10). JSON.parse has no depth limit, and a few bytes of
  * text can become kilobytes of objects, so both are known before anything is built or held.
  */
 import { MAX_NESTING_DEPTH } from './limits.js'
@@ -68,7 +68,7 @@ export interface JsonShape {
   /** Deepest nesting of arrays and objects (0 for a scalar). */
   readonly depth: number
   /**
-   * Memory the text and its parsed value take together, estimated (LL-LIMIT-9): the text twice (the
+   * Memory the text and its parsed value take together, estimated (LL-LIMIT-10): the text twice (the
    * text itself, and the strings and numbers of the value), plus about 64 bytes per array or object
    * and 16 per member or element, measured on V8 (an empty object takes ~64 bytes where its text
    * takes 2). Counts what a log holds, not how long its text is.

@@ -3,7 +3,7 @@ export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
 
 /**
  * Deepest nesting of arrays and objects in a transport message, counted from its outermost value (a
- * batch's array is level 1, a frame in it level 2): deeper is refused with 4000 (LL-LIMIT-7).
+ * batch's array is level 1, a frame in it level 2): deeper is refused with 4000 (LL-LIMIT-8).
  */
 export const MAX_NESTING_DEPTH = 64
 

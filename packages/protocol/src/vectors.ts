@@ -30,6 +30,7 @@ export const FrameVector = Type.Object({
       ok: Type.Literal(false),
       error: Type.Union([
         Type.Literal('too-large'),
+        Type.Literal('too-deep'),
         Type.Literal('malformed'),
         Type.Literal('invalid'),
         Type.Literal('unknown-type'),

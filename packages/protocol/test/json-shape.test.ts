@@ -25,8 +25,8 @@ const nested = (levels: number, leaf: unknown = 1): unknown => {
   return value
 }
 
-describe('LL-LIMIT-7: nesting depth is known before parsing', () => {
-  it('LL-LIMIT-7: the text scanners agree with the parsed depth on any JSON value (fast-check)', () => {
+describe('LL-LIMIT-8: nesting depth is known before parsing', () => {
+  it('LL-LIMIT-8: the text scanners agree with the parsed depth on any JSON value (fast-check)', () => {
     const tricky = fc.oneof(fc.string(), fc.constantFrom('[', ']', '{', '}', '"', '\\', '\\"', '"[', '\\\\'))
     const value = fc.letrec((tie) => ({
       node: fc.oneof(
@@ -49,7 +49,7 @@ describe('LL-LIMIT-7: nesting depth is known before parsing', () => {
     )
   })
 
-  it('LL-LIMIT-7: a client frame nested deeper than the limit is refused with 4000 before parsing', () => {
+  it('LL-LIMIT-8: a client frame nested deeper than the limit is refused with 4000 before parsing', () => {
     const frame = (data: unknown) => JSON.stringify({ type: 'send', seq: 1, id: 'a.1', data })
     const atLimit = decodeClientFrames(frame(nested(MAX_NESTING_DEPTH - 1)))
     expect(Array.isArray(atLimit)).toBe(true)
@@ -64,14 +64,14 @@ describe('LL-LIMIT-7: nesting depth is known before parsing', () => {
     expect(decodeServerFrame(bomb)).toMatchObject({ kind: 'too-deep' })
   })
 
-  it('LL-LIMIT-7: an object transport frame nested too deep is refused too', () => {
+  it('LL-LIMIT-8: an object transport frame nested too deep is refused too', () => {
     const deep = { type: 'send', seq: 1, id: 'a.1', data: nested(MAX_NESTING_DEPTH) }
     expect(validateClientFrame(deep)).toMatchObject({ kind: 'too-deep', code: CloseCode.PROTOCOL_ERROR })
     const ok = { type: 'send', seq: 1, id: 'a.1', data: nested(MAX_NESTING_DEPTH - 2) }
     expect(validateClientFrame(ok)).toBe(ok)
   })
 
-  it('LL-LIMIT-9: held bytes count structure, not only text', () => {
+  it('LL-LIMIT-10: held bytes count structure, not only text', () => {
     const flat = JSON.stringify({ text: 'x'.repeat(1000) })
     const structured = JSON.stringify(Array.from({ length: 300 }, () => ({})))
     expect(jsonShape(flat).heldBytes).toBeLessThan(2 * flat.length + 100)

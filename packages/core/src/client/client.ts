@@ -258,12 +258,15 @@ export class LifelineClient extends Emitter<ClientEvents> {
       this.warnedIdle = true
       this.options.logger.warn('send() before connect(): queued until client.connect() is called')
     }
-    if (this.state.status === 'closed') {
-      return Promise.reject(new ConnectionClosedError('the client is closed', 1000))
-    }
-    const added = this.sends.add(data, options, this.maxFrameBytes)
+    const sent =
+      this.state.status === 'closed'
+        ? this.sends.refuse(options, new ConnectionClosedError('the client is closed', 1000))
+        : this.sends.add(data, options, this.maxFrameBytes)
+    // A send nobody awaits must not crash the app with an unhandled rejection: its failure is also the
+    // `settled` event.
+    sent.catch(() => {})
     if (this.state.status === 'open') this.flushOutbox()
-    return added
+    return sent
   }
 
   /**
@@ -271,11 +274,15 @@ export class LifelineClient extends Emitter<ClientEvents> {
    * asked before `connect()` declares the topic: it is sent after the first welcome.
    */
   join(topic: string): Promise<void> {
+    let joined: Promise<void>
     if (!TOPIC_PATTERN.test(topic))
-      return Promise.reject(new TypeError(`invalid topic ${JSON.stringify(topic)}`))
-    if (this.state.status === 'closed')
-      return Promise.reject(new ConnectionClosedError('the client is closed', 1000))
-    return this.topics.join(topic, this.state.status === 'open')
+      joined = Promise.reject(new TypeError(`invalid topic ${JSON.stringify(topic)}`))
+    else if (this.state.status === 'closed')
+      joined = Promise.reject(new ConnectionClosedError('the client is closed', 1000))
+    else joined = this.topics.join(topic, this.state.status === 'open')
+    // Like send: never an unhandled rejection; a refusal is also the `joinError` event.
+    joined.catch(() => {})
+    return joined
   }
 
   /** Leaves a topic; its entries are no longer delivered (LL-TOPIC-4). */

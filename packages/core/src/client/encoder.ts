@@ -21,7 +21,7 @@ export function encodeData(data: unknown, topic: string | undefined, id: string 
     return new TypeError('data must be a JSON value', { cause })
   }
   if (json === undefined) return new TypeError('data must be a JSON value')
-  // LL-LIMIT-7: the send frame and a batch around it take two levels.
+  // LL-LIMIT-8: the send frame and a batch around it take two levels.
   if (exceedsDepth(json, MAX_NESTING_DEPTH - 2)) return new MessageTooDeepError(MAX_NESTING_DEPTH - 2)
   if (topic !== undefined && !TOPIC_PATTERN.test(topic))
     return new TypeError(`invalid topic ${JSON.stringify(topic)}`)

@@ -39,7 +39,7 @@ export interface OutgoingMessage {
   settle(error: Error | undefined): void
 }
 
-/** How much a server lets a client keep unacked on the wire (welcome.limits, LL-LIMIT-6). */
+/** How much a server lets a client keep unacked on the wire (welcome.limits, LL-LIMIT-7). */
 export interface SendWindow {
   readonly maxSends: number
   readonly maxBytes: number

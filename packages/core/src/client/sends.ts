@@ -70,10 +70,10 @@ export class Sends {
   /** A new message; the promise settles once, as the message does (LL-CLIENT-5). */
   add(data: unknown, options: SendOptions, maxFrameBytes: number): Promise<void> {
     const encoded = encodeData(data, options.topic, options.id)
-    if (encoded instanceof Error) return Promise.reject(encoded)
+    if (encoded instanceof Error) return this.refuse(options, encoded)
     const id = options.id ?? `${this.options.idPrefix}.${this.nextId++}`
     const refused = tooLarge(encoded, id, options.topic, maxFrameBytes)
-    if (refused !== undefined) return Promise.reject(refused)
+    if (refused !== undefined) return this.refuse({ ...options, id }, refused)
     return new Promise<void>((resolve, reject) => {
       const message: OutgoingMessage = {
         id,
@@ -92,12 +92,19 @@ export class Sends {
         dropped = this.outbox.add(message)
       } catch (error) {
         this.options.onOverflow?.({ id, topic: options.topic, data }, error as Error)
+        this.events.settled(id, options.topic, error as Error)
         reject(error)
         return
       }
       for (const victim of dropped) this.drop(victim)
       this.changed()
     })
+  }
+
+  /** A send refused before it reached the outbox: it fails, and says so through `settled` too. */
+  refuse(options: SendOptions, error: Error): Promise<void> {
+    this.events.settled(options.id ?? `${this.options.idPrefix}.${this.nextId++}`, options.topic, error)
+    return Promise.reject(error)
   }
 
   /** What a page before this one kept (LL-SEND-9): its sends go first, and what it lost is told. */

@@ -1,4 +1,4 @@
-/** The bound on a session's unprocessed sends and the backpressure that keeps it (LL-LIMIT-6). */
+/** The bound on a session's unprocessed sends and the backpressure that keeps it (LL-LIMIT-7). */
 import type { Send } from '@lifeline/protocol'
 import { CloseCode } from '@lifeline/protocol'
 import type { ServerCore } from './core.js'
@@ -10,7 +10,7 @@ export function estimateBytes(frame: Send): number {
 }
 
 /**
- * LL-LIMIT-6: past a quarter of either bound the connection stops reading, so the transport's flow
+ * LL-LIMIT-7: past a quarter of either bound the connection stops reading, so the transport's flow
  * control holds the client back; below an eighth it reads again. A client whose sends still exceed
  * the bound (a transport that cannot pause, or a client ignoring it) is closed with 4105, and what it
  * queued is dropped unprocessed: it resends it, unacked, on its next connection.

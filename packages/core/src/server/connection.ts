@@ -155,7 +155,7 @@ export class ServerConnection implements HeartbeatHandlers {
     }
   }
 
-  /** LL-LIMIT-6: stop reading this peer while its sends wait; a no-op on transports that cannot. */
+  /** LL-LIMIT-7: stop reading this peer while its sends wait; a no-op on transports that cannot. */
   pauseReading(): void {
     if (this.readingPaused || this.phase === 'closed') return
     this.readingPaused = true

@@ -11,7 +11,7 @@ import {
   type UnrecoveredReason,
 } from '@lifeline/protocol'
 import { Emitter } from '../emitter.js'
-import { MessageTooDeepError, MessageTooLargeError } from '../errors.js'
+import { MessageTooDeepError, MessageTooLargeError, PublicError } from '../errors.js'
 import type { CloseInfo } from '../transport.js'
 import { FlushScheduler, type ServerConnection } from './connection.js'
 import { MementoSigner } from './memento.js'
@@ -83,13 +83,25 @@ export class ServerCore extends Emitter<ServerEvents> {
     super.emit(event, value)
   }
 
-  /** What a client may read of an app hook's failure: for now, its message. */
-  publicReason(error: unknown, fallback: string): string {
-    return error instanceof Error ? error.message : fallback
+  /**
+   * What a client may read of an app hook's failure (LL-LIMIT-11): a PublicError's message; anything
+   * else is reported here and the client gets `fallback`.
+   */
+  publicReason(error: unknown, fallback: string, what: string): string {
+    if (error instanceof PublicError) return error.message
+    this.reportError(error, what)
+    return fallback
   }
 
-  reportError(error: unknown): void {
-    this.emit('error', error instanceof Error ? error : new Error(String(error)))
+  /** An error the server survives: logged (by default to the console) and emitted. */
+  reportError(error: unknown, what = 'error'): void {
+    const value = error instanceof Error ? error : new Error(String(error))
+    try {
+      this.options.logger.error(what, { error: value })
+    } catch {
+      // A logger that throws must not take the server down with it.
+    }
+    this.emit('error', value)
   }
 
   /**
@@ -105,12 +117,12 @@ export class ServerCore extends Emitter<ServerEvents> {
     const appended = this.options.store.append(stream, (seq) => {
       const built = frame(seq)
       const text = JSON.stringify(built)
-      // A frame clients would refuse (LL-LIMIT-1, LL-LIMIT-7) must never enter a log: its replay would
+      // A frame clients would refuse (LL-LIMIT-1, LL-LIMIT-8) must never enter a log: its replay would
       // fail forever. A batch around it takes one more level.
       if (exceedsBytes(text, max)) throw new MessageTooLargeError(text.length, max)
       const shape = jsonShape(text)
       if (shape.depth > MAX_NESTING_DEPTH - 1) throw new MessageTooDeepError(MAX_NESTING_DEPTH - 1)
-      // LL-LIMIT-9: a log counts what it holds, the entry's value as well as its text.
+      // LL-LIMIT-10: a log counts what it holds, the entry's value as well as its text.
       const size = shape.heldBytes
       return except === undefined ? { frame: built, text, size } : { frame: built, text, except, size }
     })
@@ -146,7 +158,7 @@ export class ServerCore extends Emitter<ServerEvents> {
           ? { type: 'presence', seq, topic, sid: session.sid, event }
           : { type: 'presence', seq, topic, sid: session.sid, event, meta },
       ),
-    ).catch((error: unknown) => this.reportError(error))
+    ).catch((error: unknown) => this.reportError(error, 'presence append failed'))
   }
 
   /** Runs the session phase machine and performs its effects. */
@@ -218,7 +230,9 @@ export class ServerCore extends Emitter<ServerEvents> {
   }
 
   persist(session: ServerSession): void {
-    this.options.store.putSession(session.record()).catch((error: unknown) => this.reportError(error))
+    this.options.store
+      .putSession(session.record())
+      .catch((error: unknown) => this.reportError(error, 'store: putSession failed'))
   }
 
   handle(session: ServerSession): SessionHandle {
@@ -274,7 +288,7 @@ export class ServerCore extends Emitter<ServerEvents> {
     this.tombstones.set(session.sid, END_REASONS[reason])
     const store = this.options.store
     Promise.all([store.deleteSession(session.sid), store.dropStream(session.direct)]).catch(
-      (error: unknown) => this.reportError(error),
+      (error: unknown) => this.reportError(error, 'store: freeing a session failed'),
     )
     this.emit('end', { sid: session.sid, reason })
   }

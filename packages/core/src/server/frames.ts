@@ -39,7 +39,7 @@ export function handleFrame(
     handleHello(core, connection, frame).then(
       () => releaseHeld(core, connection),
       (error: unknown) => {
-        core.reportError(error)
+        core.reportError(error, 'hello failed')
         connection.close({
           type: 'bye',
           code: CloseCode.INTERNAL_ERROR,
@@ -67,12 +67,16 @@ export function handleFrame(
       const acked = session.ack(stream, frame.seq)
       // LL-ACK-4: the direct log keeps only what the client may still need.
       if (acked !== undefined && frame.topic === undefined) {
-        core.options.store.trim(stream, acked).catch((error: unknown) => core.reportError(error))
+        core.options.store
+          .trim(stream, acked)
+          .catch((error: unknown) => core.reportError(error, 'store: trim failed'))
       }
       return
     }
     case 'join':
-      return void join(core, session, connection, frame).catch((error: unknown) => core.reportError(error))
+      return void join(core, session, connection, frame).catch((error: unknown) =>
+        core.reportError(error, 'join failed'),
+      )
     case 'leave':
       session.joining?.delete(frame.topic)
       leaveTopic(core, session, frame.topic)
@@ -152,7 +156,7 @@ function process(core: ServerCore, session: ServerSession, frame: Send): void {
   admitted.then(
     (fresh) => deliver(core, session, frame, fresh),
     (error: unknown) => {
-      core.reportError(error)
+      core.reportError(error, 'store: admitMessageId failed')
       reject(core, session, frame.seq, 'could not check the message id')
     },
   )
@@ -166,13 +170,14 @@ function deliver(core: ServerCore, session: ServerSession, frame: Send, fresh: b
   try {
     result = onMessage({ id: frame.id, seq: frame.seq, topic: frame.topic, data: frame.data }, session.app)
   } catch (error) {
-    return reject(core, session, frame.seq, error instanceof Error ? error.message : 'rejected')
+    return reject(core, session, frame.seq, core.publicReason(error, 'rejected', 'onMessage failed'))
   }
   if (!(result instanceof Promise)) return done(core, session, frame.seq)
   session.busy = true
   result.then(
     () => done(core, session, frame.seq),
-    (error: unknown) => reject(core, session, frame.seq, error instanceof Error ? error.message : 'rejected'),
+    (error: unknown) =>
+      reject(core, session, frame.seq, core.publicReason(error, 'rejected', 'onMessage failed')),
   )
 }
 
@@ -229,7 +234,10 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
     const allowed = (await options.onJoin?.(topic, session.app)) ?? true
     if (!allowed) refusal = { code: CloseCode.JOIN_DENIED, reason: 'join denied' }
   } catch (error) {
-    refusal = { code: CloseCode.JOIN_FAILED, reason: core.publicReason(error, 'join failed') }
+    refusal = {
+      code: CloseCode.JOIN_FAILED,
+      reason: core.publicReason(error, 'join failed', 'onJoin failed'),
+    }
   }
   if (cancelled()) return
   session.joining?.delete(topic)
@@ -237,7 +245,7 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
   if (refusal !== undefined) return connection.send({ type: 'join_error', topic, ...refusal })
   if (session.connection !== connection || session.topics.has(topic)) return // resumed meanwhile: rejoined then
   if (!core.registry.has(topic) && core.registry.size >= options.maxLiveTopics) {
-    // LL-LIMIT-8: a new topic beyond the node's bound; existing ones stay joinable.
+    // LL-LIMIT-9: a new topic beyond the node's bound; existing ones stay joinable.
     const reason = 'too many topics on this server'
     return connection.send({ type: 'join_error', topic, code: CloseCode.OVERLOADED, reason })
   }

@@ -107,10 +107,6 @@ export async function handleHello(
   if (version === undefined) {
     return refuse(core, connection, CloseCode.UNSUPPORTED_VERSION, 'no protocol version in common')
   }
-  const source = info.remoteAddress ?? 'unknown'
-  if (hello.resume !== undefined && core.failedResumes.blocked(source)) {
-    return refuse(core, connection, CloseCode.RATE_LIMITED, 'too many failed resumes') // LL-RESUME-9
-  }
   let identity: Identity
   try {
     identity = await options.authenticate(hello.auth, {
@@ -121,7 +117,7 @@ export async function handleHello(
     if (typeof identity?.subject !== 'string') throw new TypeError('authenticate must return { subject }')
   } catch (error) {
     if (connection.isClosed) return
-    const reason = error instanceof Error ? error.message : 'authentication failed'
+    const reason = core.publicReason(error, 'unauthorized', 'authenticate failed')
     return refuse(core, connection, CloseCode.UNAUTHORIZED, reason) // LL-AUTH-2
   }
   if (connection.isClosed) return
@@ -135,9 +131,19 @@ export async function handleHello(
   let reason: UnrecoveredReason | undefined
   if (hello.resume !== undefined) {
     const decision = decideResume(core, hello.resume.memento, identity.subject)
+    // LL-RESUME-9: a memento that verifies is never refused, whatever others did.
     if ('session' in decision) return resume(core, connection, hello, decision.session, version, dedup)
     reason = decision.reason
-    if (reason === 'invalid') core.failedResumes.record(source)
+    const key =
+      reason === 'invalid'
+        ? options.resumeLimitKey({ connection: info, subject: identity.subject })
+        : undefined
+    if (key !== undefined) {
+      if (core.failedResumes.blocked(key)) {
+        return refuse(core, connection, CloseCode.RATE_LIMITED, 'too many failed resumes')
+      }
+      core.failedResumes.record(key)
+    }
   }
   return openSession(core, connection, hello, identity, version, reason, dedup)
 }
@@ -374,5 +380,5 @@ function recover(core: ServerCore, session: ServerSession, reason: UnrecoveredRe
   const topics = session.topics.size > 0 ? [...session.topics] : Object.keys(hello.resume?.topics ?? {})
   Promise.resolve()
     .then(() => onRecover({ session: session.app, reason, appMemento, topics }))
-    .catch((error: unknown) => core.reportError(error))
+    .catch((error: unknown) => core.reportError(error, 'onRecover failed'))
 }

@@ -14,6 +14,13 @@ export interface Identity {
   readonly meta?: unknown
 }
 
+/** Who a failed resume is counted against (LL-RESUME-9). */
+export interface ResumeLimitContext {
+  readonly connection: ConnectionInfo
+  /** The subject `authenticate` returned for this hello. */
+  readonly subject: string
+}
+
 export interface AuthContext {
   readonly connection: ConnectionInfo
   /** hello.attempt: how many attempts the client made before this one (LL-HELLO-4). */
@@ -99,7 +106,7 @@ export interface ServerOptions {
   /** Topics per session (LL-TOPIC-8). Default: 100. */
   maxTopics?: number | undefined
   /**
-   * Topics with a subscriber on this node (LL-LIMIT-8): a join that would make one more is refused
+   * Topics with a subscriber on this node (LL-LIMIT-9): a join that would make one more is refused
    * with join_error 4101 OVERLOADED. Default: 10000.
    */
   maxLiveTopics?: number | undefined
@@ -111,7 +118,7 @@ export interface ServerOptions {
   maxBufferedBytes?: number | undefined
   /**
    * Sends of one session received but not yet processed (waiting for an async `onMessage`), by count
-   * and by bytes (LL-LIMIT-6). At a quarter of either the connection stops reading (backpressure);
+   * and by bytes (LL-LIMIT-7). At a quarter of either the connection stops reading (backpressure);
    * a client past either is closed with 4105 BACKLOG_OVERFLOW. Defaults: 4096 sends, 4 MiB (keep the
    * bytes at least twice maxFrameBytes: a transport reads a message or so after it is paused).
    */
@@ -119,8 +126,17 @@ export interface ServerOptions {
   maxPendingSendBytes?: number | undefined
   /** Lifetime of a memento; refreshed on live connections at half-life (LL-MEMENTO-6). Default: 24 h. */
   mementoTtlMs?: number | undefined
-  /** Failed resumes allowed per remote address per minute (LL-RESUME-9). Default: 30. */
+  /**
+   * Failed resumes (mementos that do not verify) allowed per key per minute; past it a failing resume
+   * is refused with 4102 (LL-RESUME-9). A memento that verifies is never refused. Default: 30.
+   */
   maxFailedResumesPerMinute?: number | undefined
+  /**
+   * The key failed resumes are counted by; undefined exempts the client. Default: the remote address
+   * with the subject, so one user's failures never block another. Behind a reverse proxy, use the
+   * header it sets: `({ connection }) => connection.headers?.['x-forwarded-for']`.
+   */
+  resumeLimitKey?: (context: ResumeLimitContext) => string | undefined
   /** Session store. Default: a MemoryStore with `memory` options. */
   store?: SessionStore | undefined
   /** Fan-out between nodes. Default: a MemoryBus. */
@@ -161,12 +177,13 @@ export interface ResolvedServerOptions {
   readonly maxPendingSendBytes: number
   readonly mementoTtlMs: number
   readonly maxFailedResumesPerMinute: number
+  readonly resumeLimitKey: (context: ResumeLimitContext) => string | undefined
   readonly store: SessionStore
   readonly bus: Bus
   readonly versions: readonly number[]
+  readonly logger: Logger
   readonly clock: Clock
   readonly randomBytes: (size: number) => Uint8Array
-  readonly logger: Logger
 }
 
 export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
@@ -204,11 +221,14 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     maxPendingSendBytes: options.maxPendingSendBytes ?? 4 * 1024 * 1024,
     mementoTtlMs: options.mementoTtlMs ?? 24 * 60 * 60 * 1000,
     maxFailedResumesPerMinute: options.maxFailedResumesPerMinute ?? 30,
+    resumeLimitKey:
+      options.resumeLimitKey ??
+      (({ connection, subject }) => `${connection.remoteAddress ?? 'unknown'} ${subject}`),
     store: options.store ?? new MemoryStore(clock, { randomBytes, ...options.memory }),
     bus: options.bus ?? new MemoryBus(),
     versions: options.versions ?? SUPPORTED_VERSIONS,
+    logger: options.logger ?? consoleLogger,
     clock,
     randomBytes,
-    logger: options.logger ?? consoleLogger,
   }
 }

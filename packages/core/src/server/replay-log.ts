@@ -5,7 +5,7 @@ export interface LogBounds {
   /** Most entries held. Default 10,000. */
   maxEntries: number
   /**
-   * Most bytes held (sum of the sizes given to append: the memory entries hold, LL-LIMIT-9); one larger
+   * Most bytes held (sum of the sizes given to append: the memory entries hold, LL-LIMIT-10); one larger
    * entry is still held alone. Default 1 MiB.
    */
   maxBytes: number

@@ -41,7 +41,7 @@ export interface ServerStats {
   readonly away: number
   readonly connections: number
   readonly topics: number
-  /** Client sends received and waiting for the app, over all sessions (LL-LIMIT-6). */
+  /** Client sends received and waiting for the app, over all sessions (LL-LIMIT-7). */
   readonly pendingSends: number
 }
 

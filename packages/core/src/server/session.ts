@@ -37,7 +37,7 @@ export class ServerSession {
   readonly unprocessed = new Map<number, string>()
   /** The sends the current connection may resend: unprocessed when its welcome went out. */
   resendable: Map<number, string> | undefined
-  /** Sends received but waiting for an earlier one's async handler, in order (bounded: LL-LIMIT-6). */
+  /** Sends received but waiting for an earlier one's async handler, in order (bounded: LL-LIMIT-7). */
   readonly backlog: Send[] = []
   /** Sizes of the backlog's sends, in the same order, and their sum. */
   private readonly backlogSizes: number[] = []
@@ -86,7 +86,7 @@ export class ServerSession {
 
   /**
    * Forgets every queued send, as if never received: the client still holds them unacked and sends
-   * them again on its next connection (LL-LIMIT-6, LL-SEND-2). The one being processed stays.
+   * them again on its next connection (LL-LIMIT-7, LL-SEND-2). The one being processed stays.
    */
   dropBacklog(): void {
     for (const frame of this.backlog) this.unprocessed.delete(frame.seq)

@@ -22,7 +22,7 @@ export interface StreamEntry {
   readonly except?: string
   /**
    * Memory the entry holds (its text and its frame), estimated: what a store counts against its byte
-   * bounds (LL-LIMIT-9). Without it, the text's length.
+   * bounds (LL-LIMIT-10). Without it, the text's length.
    */
   readonly size?: number
 }
@@ -135,7 +135,7 @@ export interface SessionStore {
   /**
    * A topic stream gained its first subscriber on this node (`retain`) or lost its last one
    * (`release`): a store local to the node keeps a topic's entries only while retained, and its
-   * numbering always (LL-LIMIT-8, LL-SEQ-3). Stores shared between nodes may ignore both.
+   * numbering always (LL-LIMIT-9, LL-SEQ-3). Stores shared between nodes may ignore both.
    */
   retain?(stream: StreamName): void
   release?(stream: StreamName): void

@@ -20,7 +20,7 @@ export interface TransportCapabilities {
   readonly closeCodes: boolean
   /** The client transport implements `probe`. */
   readonly probe: boolean
-  /** Server connections implement `pauseReading`/`resumeReading` (LL-LIMIT-6 backpressure). */
+  /** Server connections implement `pauseReading`/`resumeReading` (LL-LIMIT-7 backpressure). */
   readonly pauseReading?: boolean
 }
 
@@ -187,7 +187,7 @@ export function transportContract(name: string, options: TransportContractOption
     }
 
     if (capabilities.pauseReading === true) {
-      it('LL-LIMIT-6: pauseReading holds the client back until resumeReading; writes still flow', async () => {
+      it('LL-LIMIT-7: pauseReading holds the client back until resumeReading; writes still flow', async () => {
         const { under, accepted } = await start()
         const transport = under.client()
         const client = dial(transport)

@@ -204,7 +204,7 @@ export interface FakeNetworkOptions {
   /** Delivery delay on the clock; 0 delivers in a microtask. Default: 0. */
   latencyMs?: number
   /**
-   * Whether server connections can stop reading (LL-LIMIT-6 backpressure). False models a transport
+   * Whether server connections can stop reading (LL-LIMIT-7 backpressure). False models a transport
    * that cannot, so the server's hard bound is what protects it. Default: true.
    */
   pauseReading?: boolean

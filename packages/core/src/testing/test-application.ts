@@ -1,5 +1,6 @@
 /** The test application every trace assumes (spec/vectors/README.md, "The test application"). */
 
+import { PublicError } from '../errors.js'
 import type { ServerOptions } from '../server/options.js'
 import type { LifelineServer } from '../server/server.js'
 
@@ -14,14 +15,14 @@ export function testApplication(
       const token =
         typeof auth === 'object' && auth !== null ? (auth as { token?: unknown }).token : undefined
       if (typeof token !== 'string') return { subject: 'anonymous' }
-      if (token.startsWith('bad')) throw new Error('bad token')
+      if (token.startsWith('bad')) throw new PublicError('bad token')
       return { subject: token }
     },
     onJoin: (topic) => !topic.startsWith('deny:'),
     onMessage: (message, session) => {
       const data = message.data as { reject?: unknown } | null
       if (typeof data === 'object' && data !== null && data.reject === true)
-        throw new Error('rejected by the app')
+        throw new PublicError('rejected by the app')
       report('message', session.sid, { data: message.data })
       if (message.topic !== undefined) {
         server()

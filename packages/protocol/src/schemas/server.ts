@@ -70,13 +70,13 @@ export const Limits = Type.Object(
     maxPendingSends: Type.Optional(
       Type.Integer({
         minimum: 1,
-        description: 'Most sends a client keeps unacked on the wire (LL-LIMIT-6); more wait in its outbox.',
+        description: 'Most sends a client keeps unacked on the wire (LL-LIMIT-7); more wait in its outbox.',
       }),
     ),
     maxPendingSendBytes: Type.Optional(
       Type.Integer({
         minimum: 1024,
-        description: 'Most bytes of sends (frames as sent) a client keeps unacked on the wire (LL-LIMIT-6).',
+        description: 'Most bytes of sends (frames as sent) a client keeps unacked on the wire (LL-LIMIT-7).',
       }),
     ),
   },

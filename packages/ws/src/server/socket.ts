@@ -24,8 +24,13 @@ export function closeReason(reason: string): string {
 export function connectionInfo(req: IncomingMessage): ConnectionInfo {
   const remoteAddress = req.socket.remoteAddress
   const origin = req.headers.origin
+  const headers: Record<string, string | undefined> = {}
+  for (const [name, value] of Object.entries(req.headers)) {
+    headers[name] = Array.isArray(value) ? value.join(', ') : value
+  }
   return {
     transport: 'ws',
+    headers,
     ...(remoteAddress === undefined ? {} : { remoteAddress }),
     ...(origin === undefined ? {} : { origin }),
   }
