@@ -1,6 +1,7 @@
 /**
- * A TCP proxy between a client and a server for fault injection: black holes, resets, latency,
- * refused dials and sliced writes, switched at run time. Plain TCP, so it works under any transport.
+ * A TCP proxy between a client and a server for fault injection: black holes, resets, drops without a
+ * close, latency, bandwidth limits, refused dials and sliced writes, switched at run time. Plain TCP,
+ * so it works under any transport.
  */
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 
@@ -34,7 +35,10 @@ class Pipe {
 
   push(data: Buffer): void {
     if (this.proxy.mode === 'blackhole') return // silently discarded, as a dead network would
-    const due = Math.max(performance.now() + this.proxy.latencyMs, this.lastDue)
+    // A bandwidth limit serialises bytes: each chunk leaves after the ones before it have.
+    const rate = this.proxy.bytesPerSecond
+    const wire = rate > 0 ? (data.length * 1000) / rate : 0
+    const due = Math.max(performance.now() + this.proxy.latencyMs, this.lastDue) + wire
     if (this.proxy.takeSlice() && data.length >= 2) {
       const middle = Math.floor(data.length / 2)
       this.enqueue(data.subarray(0, middle), due)
@@ -90,8 +94,10 @@ interface Pair {
 export class FaultProxy {
   private currentMode: Mode = 'pass'
   private delayMs = 0
+  private rate = 0
   private refusing = false
   private slicePending = false
+  private slicingAll = false
   private dialCount = 0
   private dialedAt: number | undefined
   private readonly pairs = new Set<Pair>()
@@ -172,6 +178,33 @@ export class FaultProxy {
     this.delayMs = Math.max(0, ms)
   }
 
+  /** Limits each direction of each connection to `bytesPerSecond`; 0 lifts the limit. */
+  bandwidth(bytesPerSecond: number): void {
+    this.rate = Math.max(0, bytesPerSecond)
+  }
+
+  /** The bandwidth limit per direction, in bytes per second; 0 when unlimited. */
+  get bytesPerSecond(): number {
+    return this.rate
+  }
+
+  /**
+   * Ends every proxied connection with a TCP FIN on both sides, without anything the transport would
+   * send to close (no WebSocket close frame): an orderly TCP end that the protocol sees as a failure.
+   */
+  drop(): void {
+    for (const pair of [...this.pairs]) {
+      this.pairs.delete(pair)
+      for (const pipe of pair.pipes) pipe.stop()
+      for (const socket of [pair.client, pair.server]) {
+        if (socket === undefined || socket.destroyed) continue
+        socket.end()
+        // Whatever the peer does after our FIN, the socket goes within a second.
+        setTimeout(() => socket.destroy(), 1000).unref()
+      }
+    }
+  }
+
   /** While on, new connections are reset at once (the server looks down). */
   refuse(on: boolean): void {
     this.refusing = on
@@ -182,9 +215,14 @@ export class FaultProxy {
     this.slicePending = true
   }
 
+  /** While on, every chunk forwarded is written in two halves, cutting frames in the middle. */
+  sliceAll(on: boolean): void {
+    this.slicingAll = on
+  }
+
   /** @internal Consumes a pending slice request. */
   takeSlice(): boolean {
-    const pending = this.slicePending
+    const pending = this.slicePending || this.slicingAll
     this.slicePending = false
     return pending
   }

@@ -132,6 +132,55 @@ describe('FaultProxy', () => {
     expect(proxy.connections).toBe(0)
   })
 
+  it('drops every connection with a FIN on both sides, nothing else sent', async () => {
+    const server = await upstream(true)
+    const { proxy, port } = await proxyTo(server.port)
+    const client = dial(port)
+    client.socket.write('x')
+    await waitFor(() => joined(client.received) === 'x', { what: 'the echo' })
+    client.socket.on('end', () => client.events.push('end'))
+    proxy.drop()
+    await waitFor(() => client.events.includes('end') && server.closed.length === 1, {
+      what: 'both ends',
+    })
+    expect(client.events.filter((event) => event.startsWith('error'))).toEqual([])
+    expect(server.closed).toEqual([{ hadError: false }])
+    expect(joined(client.received)).toBe('x')
+    expect(proxy.connections).toBe(0)
+  })
+
+  it('limits bandwidth per direction, keeping order, and lifts the limit', async () => {
+    const server = await upstream(false)
+    const { proxy, port } = await proxyTo(server.port)
+    const client = dial(port)
+    await waitFor(() => server.sockets.length === 1, { what: 'the connection' })
+    proxy.bandwidth(20_000) // 20 KB/s: 4 KB takes about 200 ms
+    const started = performance.now()
+    for (let i = 0; i < 4; i++) client.socket.write(String(i).repeat(1000))
+    await waitFor(() => joined(server.chunks).length === 4000, { what: '4 KB' })
+    expect(performance.now() - started).toBeGreaterThanOrEqual(150)
+    expect(joined(server.chunks)).toBe(['0', '1', '2', '3'].map((d) => d.repeat(1000)).join(''))
+    proxy.bandwidth(0)
+    expect(proxy.bytesPerSecond).toBe(0)
+    client.socket.write('y'.repeat(4000))
+    await waitFor(() => joined(server.chunks).length === 8000, { what: 'the next 4 KB' })
+  })
+
+  it('slices every chunk while asked to', async () => {
+    const server = await upstream(false)
+    const { proxy, port } = await proxyTo(server.port)
+    const client = dial(port)
+    await waitFor(() => server.sockets.length === 1, { what: 'the connection' })
+    proxy.sliceAll(true)
+    client.socket.write('abcd')
+    await waitFor(() => server.chunks.length === 2, { what: 'two halves' })
+    await sleep(20)
+    client.socket.write('efgh')
+    await waitFor(() => server.chunks.length === 4, { what: 'two more halves' })
+    expect(server.chunks).toEqual(['ab', 'cd', 'ef', 'gh'])
+    proxy.sliceAll(false)
+  })
+
   it('refuses new connections while asked to, and accepts them again after', async () => {
     const server = await upstream(true)
     const { proxy, port } = await proxyTo(server.port)
