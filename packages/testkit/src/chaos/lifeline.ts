@@ -51,8 +51,11 @@ export async function lifelineExperiment(
       directLog: { maxEntries: 1_000_000, maxBytes: 1 << 30 },
     },
     authenticate: (auth) => ({ subject: String((auth as { peer?: unknown } | undefined)?.peer) }),
-    onMessage: (message) => {
+    // Asynchronous, as apps are (the core README's pattern), with a stall now and then: sends queue
+    // behind it, so a drop often comes between a send's arrival and its processing (LL-SEND-2).
+    onMessage: async (message) => {
       const { c, n } = message.data as { c: number; n: number }
+      await new Promise((resolve) => setTimeout(resolve, n % 64 === 0 ? 300 : 1))
       peers[c]?.processed.arrive(n)
     },
     ...options.serverOptions,
