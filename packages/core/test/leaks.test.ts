@@ -46,7 +46,12 @@ describe('leaks over many connect, drop, resume and expire cycles', () => {
 
     async function cycle(i: number): Promise<void> {
       const id = `c${i % 50}`
-      const client: LifelineClient = createClient({ transport: network.client(id), clock, random: () => 0.5, auth: { n: i } })
+      const client: LifelineClient = createClient({
+        transport: network.client(id),
+        clock,
+        random: () => 0.5,
+        auth: { n: i },
+      })
       const transport = network.client(id)
       client.connect()
       await settle(3)
@@ -75,10 +80,19 @@ describe('leaks over many connect, drop, resume and expire cycles', () => {
     const after = heapUsed()
 
     expect(processed.count).toBe(2 * CYCLES)
-    expect(server.stats).toEqual({ sessions: 0, connected: 0, away: 0, connections: 0, topics: 0, pendingSends: 0 })
+    expect(server.stats).toEqual({
+      sessions: 0,
+      connected: 0,
+      away: 0,
+      connections: 0,
+      topics: 0,
+      pendingSends: 0,
+    })
     expect(clock.pendingTimers).toBe(0)
     expect(bus.subscriptions).toBe(0)
-    expect((server as unknown as { core: { listenerCount: number } }).core.listenerCount).toBe(listenersAtStart)
+    expect((server as unknown as { core: { listenerCount: number } }).core.listenerCount).toBe(
+      listenersAtStart,
+    )
     expect(store.stats).toMatchObject({ sessions: 0, streams: 0 })
     expect(store.stats.parked).toBeLessThanOrEqual(7)
     expect(store.stats.subjects).toBeLessThanOrEqual(10)

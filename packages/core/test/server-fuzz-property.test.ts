@@ -34,7 +34,10 @@ const frame: fc.Arbitrary<unknown> = fc.oneof(
     attempt: fc.constant(0),
     resume: fc.record({ memento, seq }),
   }),
-  fc.record({ type: fc.constant('send'), seq, id: fc.string({ maxLength: 12 }), data }, { requiredKeys: ['type'] }),
+  fc.record(
+    { type: fc.constant('send'), seq, id: fc.string({ maxLength: 12 }), data },
+    { requiredKeys: ['type'] },
+  ),
   fc.record({ type: fc.constant('send'), seq, id: fc.string({ maxLength: 12 }), topic, data }),
   fc.record({ type: fc.constant('ack'), seq }, { requiredKeys: ['type'] }),
   fc.record({ type: fc.constant('ack'), seq, topic }),
@@ -48,7 +51,11 @@ const frame: fc.Arbitrary<unknown> = fc.oneof(
 /** A frame a well-behaved client could send; `send` gets the next seq when the session is built. */
 const valid = fc.oneof(
   fc.record({ type: fc.constant('send'), data: fc.jsonValue({ maxDepth: 2 }) }),
-  fc.record({ type: fc.constant('send'), topic: fc.constantFrom('room', 'a'), data: fc.jsonValue({ maxDepth: 2 }) }),
+  fc.record({
+    type: fc.constant('send'),
+    topic: fc.constantFrom('room', 'a'),
+    data: fc.jsonValue({ maxDepth: 2 }),
+  }),
   fc.record({ type: fc.constant('ack'), seq: fc.nat(20) }),
   fc.record({ type: fc.constant('ack'), seq: fc.nat(20), topic: fc.constantFrom('room', 'a', 'b') }),
   fc.record({ type: fc.constantFrom('join', 'leave'), topic: fc.constantFrom('room', 'a', 'b', 'deny:x') }),
@@ -63,9 +70,17 @@ const valid = fc.oneof(
 const session = fc
   .array(
     fc.oneof(
-      { weight: 12, arbitrary: fc.array(valid, { minLength: 1, maxLength: 3 }).map((frames) => ({ frames })) },
+      {
+        weight: 12,
+        arbitrary: fc.array(valid, { minLength: 1, maxLength: 3 }).map((frames) => ({ frames })),
+      },
       { weight: 1, arbitrary: frame.map((f) => ({ text: JSON.stringify(f) ?? 'null' })) },
-      { weight: 1, arbitrary: fc.array(frame, { minLength: 1, maxLength: 3 }).map((fs) => ({ text: JSON.stringify(fs) })) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .array(frame, { minLength: 1, maxLength: 3 })
+          .map((fs) => ({ text: JSON.stringify(fs) })),
+      },
       { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 60 }).map((text) => ({ text })) },
     ),
     { minLength: 1, maxLength: 25 },
@@ -119,7 +134,12 @@ describe('server fuzzing (fast-check): hostile connections, a neighbour unaffect
         } else hostile.close()
         // The neighbour's next send is processed and acked, whatever happened next door.
         neighbourSeq++
-        neighbour.send({ type: 'send', seq: neighbourSeq, id: `n.${neighbourSeq}`, data: { n: neighbourSeq } })
+        neighbour.send({
+          type: 'send',
+          seq: neighbourSeq,
+          id: `n.${neighbourSeq}`,
+          data: { n: neighbourSeq },
+        })
         await settle()
         expect(neighbour.closed).toBeUndefined()
         expect(neighbour.last('ack')).toMatchObject({ seq: neighbourSeq })
@@ -127,7 +147,9 @@ describe('server fuzzing (fast-check): hostile connections, a neighbour unaffect
       }),
       { numRuns: 1500 },
     )
-    expect(processed.filter((d) => typeof d === 'object' && d !== null && 'n' in d)).toHaveLength(neighbourSeq)
+    expect(processed.filter((d) => typeof d === 'object' && d !== null && 'n' in d)).toHaveLength(
+      neighbourSeq,
+    )
     // Every hostile session ends with its grace; what the server holds goes back to the neighbour's.
     await w.advance(1001)
     await w.advance(1001)

@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest'
 import { MementoSigner } from '../src/server.js'
 import { hello, type RawClient, rawClient, settle, world } from './helpers.js'
 
-const authenticate = (auth: unknown) => ({ subject: String((auth as { token?: unknown })?.token ?? 'anonymous') })
+const authenticate = (auth: unknown) => ({
+  subject: String((auth as { token?: unknown })?.token ?? 'anonymous'),
+})
 const SECRET = 'k'.repeat(32)
 
 async function setup(options: Parameters<typeof world>[0] = {}) {

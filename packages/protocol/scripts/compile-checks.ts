@@ -67,7 +67,8 @@ export class CheckCompiler {
     if (schema.anyOf !== undefined) {
       // Siblings of anyOf apply too (JSON Schema ANDs them); this compiler would drop them.
       const siblings = Object.keys(schema).filter((key) => key !== 'anyOf' && !ANNOTATIONS.has(key))
-      if (siblings.length > 0) throw new Error(`compile-checks: anyOf with sibling keywords ${siblings.join(', ')}`)
+      if (siblings.length > 0)
+        throw new Error(`compile-checks: anyOf with sibling keywords ${siblings.join(', ')}`)
       const options = (schema.anyOf as Schema[]).map((option) => this.expression(option, value))
       return `(${options.join(' || ')})`
     }
@@ -107,11 +108,15 @@ export class CheckCompiler {
     const properties = (schema.properties as Record<string, Schema> | undefined) ?? {}
     const patterns = schema.patternProperties as Record<string, Schema> | undefined
     const unbound = [...required].filter((key) => !(key in properties))
-    if (unbound.length > 0) throw new Error(`compile-checks: required without a schema: ${unbound.join(', ')}`)
+    if (unbound.length > 0)
+      throw new Error(`compile-checks: required without a schema: ${unbound.join(', ')}`)
     if (patterns !== undefined && Object.keys(patterns).length !== 1) {
       throw new Error('compile-checks: patternProperties must hold exactly one pattern')
     }
-    if (patterns === undefined && (schema.additionalProperties !== undefined || schema.maxProperties !== undefined)) {
+    if (
+      patterns === undefined &&
+      (schema.additionalProperties !== undefined || schema.maxProperties !== undefined)
+    ) {
       // Checking them needs every member against `properties`: not written, so refused.
       throw new Error('compile-checks: additionalProperties or maxProperties without patternProperties')
     }
@@ -123,7 +128,8 @@ export class CheckCompiler {
     }
     for (const [key, property] of Object.entries(properties)) {
       // v[key] would read an inherited value where the member is absent.
-      if (key in Object.prototype) throw new Error(`compile-checks: member named like Object.prototype.${key}`)
+      if (key in Object.prototype)
+        throw new Error(`compile-checks: member named like Object.prototype.${key}`)
       if (known.includes(key)) continue
       const access = `${value}[${JSON.stringify(key)}]`
       const check = this.expression(property, access)

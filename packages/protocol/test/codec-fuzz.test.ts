@@ -35,7 +35,9 @@ function decodeChecked(direction: 'client' | 'server', text: string, maxBytes?: 
   const result = decoders[direction](text, maxBytes === undefined ? undefined : { maxBytes })
   if (result instanceof ProtocolError) {
     expect(KINDS).toContain(result.kind)
-    expect(result.code).toBe(result.kind === 'too-large' ? CloseCode.FRAME_TOO_LARGE : CloseCode.PROTOCOL_ERROR)
+    expect(result.code).toBe(
+      result.kind === 'too-large' ? CloseCode.FRAME_TOO_LARGE : CloseCode.PROTOCOL_ERROR,
+    )
   } else {
     expect(Array.isArray(result)).toBe(true)
     expect(result.length).toBeGreaterThan(0)
@@ -47,7 +49,12 @@ function decodeChecked(direction: 'client' | 'server', text: string, maxBytes?: 
 /** A valid frame's text, mutated: a cut, a character changed, inserted or removed, a value swapped. */
 function mutated(frames: object[]): fc.Arbitrary<string> {
   return fc
-    .tuple(fc.constantFrom(...frames), fc.nat(), fc.string({ unit: 'binary', minLength: 1, maxLength: 3 }), fc.nat(4))
+    .tuple(
+      fc.constantFrom(...frames),
+      fc.nat(),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 3 }),
+      fc.nat(4),
+    )
     .map(([frame, at, piece, how]) => {
       const text = encode(frame as never)
       const i = at % (text.length + 1)
@@ -86,7 +93,10 @@ for (const direction of ['client', 'server'] as const) {
     })
 
     it('LL-FRAME-3: mutated valid frames never throw (5,000 runs)', () => {
-      fc.assert(fc.property(mutated(frames), (text) => void decodeChecked(direction, text)), { numRuns: 5000 })
+      fc.assert(
+        fc.property(mutated(frames), (text) => void decodeChecked(direction, text)),
+        { numRuns: 5000 },
+      )
     })
 
     it('LL-FRAME-3: every valid frame, alone or batched, decodes to itself (1,000 runs)', () => {
@@ -118,7 +128,9 @@ for (const direction of ['client', 'server'] as const) {
           const close = objects ? '}' : ']'
           const data = `${open.repeat(levels)}0${close.repeat(levels)}`
           const frame =
-            direction === 'client' ? `{"type":"send","seq":1,"id":"a","data":${data}}` : `{"type":"msg","seq":1,"data":${data}}`
+            direction === 'client'
+              ? `{"type":"send","seq":1,"id":"a","data":${data}}`
+              : `{"type":"msg","seq":1,"data":${data}}`
           expect(decodeChecked(direction, frame)).toMatchObject({ kind: 'too-deep', code: 4000 })
         }),
         { numRuns: 500 },
@@ -129,7 +141,10 @@ for (const direction of ['client', 'server'] as const) {
       const ping = { type: 'ping', id: 1 }
       fc.assert(
         fc.property(fc.integer({ min: 0, max: 1100 }), (n) => {
-          const result = decodeChecked(direction, n === 0 ? '[]' : encode(Array.from({ length: n }, () => ping) as never))
+          const result = decodeChecked(
+            direction,
+            n === 0 ? '[]' : encode(Array.from({ length: n }, () => ping) as never),
+          )
           if (n >= 1 && n <= MAX_BATCH_FRAMES) expect(result).toHaveLength(n)
           else expect(result).toMatchObject({ kind: 'invalid', code: 4000 })
         }),

@@ -20,18 +20,34 @@ function compile(schema: Schema): (value: unknown) => boolean {
 
 describe('compile-checks refuses what it cannot express faithfully', () => {
   const refused: Array<[string, Schema]> = [
-    ['anyOf with a sibling keyword', { type: 'string', maxLength: 3, anyOf: [{ const: 'a' }, { const: 'abcd' }] }],
-    ['additionalProperties without patternProperties', { type: 'object', properties: {}, additionalProperties: false }],
+    [
+      'anyOf with a sibling keyword',
+      { type: 'string', maxLength: 3, anyOf: [{ const: 'a' }, { const: 'abcd' }] },
+    ],
+    [
+      'additionalProperties without patternProperties',
+      { type: 'object', properties: {}, additionalProperties: false },
+    ],
     [
       'additionalProperties as a schema',
-      { type: 'object', patternProperties: { '^a': { type: 'integer' } }, additionalProperties: { type: 'string' } },
+      {
+        type: 'object',
+        patternProperties: { '^a': { type: 'integer' } },
+        additionalProperties: { type: 'string' },
+      },
     ],
     ['maxProperties without patternProperties', { type: 'object', maxProperties: 2 }],
     ['two patternProperties', { type: 'object', patternProperties: { '^a': {}, '^b': {} } }],
-    ['properties with patternProperties', { type: 'object', properties: { x: {} }, patternProperties: { '^a': {} } }],
+    [
+      'properties with patternProperties',
+      { type: 'object', properties: { x: {} }, patternProperties: { '^a': {} } },
+    ],
     ['a const object', { const: { a: 1 } }],
     ['a required member without a schema', { type: 'object', properties: {}, required: ['x'] }],
-    ['a member named like Object.prototype.toString', { type: 'object', properties: { toString: { type: 'string' } } }],
+    [
+      'a member named like Object.prototype.toString',
+      { type: 'object', properties: { toString: { type: 'string' } } },
+    ],
     ['an unknown keyword', { type: 'integer', exclusiveMinimum: 0 }],
     ['type number', { type: 'number' }],
     ['a list of types', { type: ['string', 'null'] }],
@@ -66,7 +82,12 @@ describe('compile-checks agrees with Ajv on what it accepts (fast-check)', () =>
       'an object with optional, required and free members',
       {
         type: 'object',
-        properties: { a: { type: 'boolean' }, b: { const: 'x' }, c: {}, d: { anyOf: [{ type: 'string' }, { const: 1 }] } },
+        properties: {
+          a: { type: 'boolean' },
+          b: { const: 'x' },
+          c: {},
+          d: { anyOf: [{ type: 'string' }, { const: 1 }] },
+        },
         required: ['a', 'c'],
       },
     ],

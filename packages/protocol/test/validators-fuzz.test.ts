@@ -55,9 +55,10 @@ function seeds(direction: Direction): Record<string, unknown>[] {
         continue
       }
       for (const item of Array.isArray(value) ? value : [value]) {
-        // Depth (LL-LIMIT-7) is checked before any schema applies and JSON Schema cannot say it.
+        // Depth (LL-LIMIT-8) is checked before any schema applies and JSON Schema cannot say it.
         if (valueExceedsDepth(item, MAX_NESTING_DEPTH - 8)) continue
-        if (typeof item === 'object' && item !== null && !Array.isArray(item)) out.push(item as Record<string, unknown>)
+        if (typeof item === 'object' && item !== null && !Array.isArray(item))
+          out.push(item as Record<string, unknown>)
       }
     }
   }
@@ -68,14 +69,41 @@ function seeds(direction: Direction): Record<string, unknown>[] {
 const oddString = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 12 }),
   fc.string({ unit: 'binary', maxLength: 12 }),
-  fc.constantFrom('', ' ', 'é', '😀', '😀'.repeat(130), 'a'.repeat(200), 'a'.repeat(201), '\u0000', 'x y', '~!'),
+  fc.constantFrom(
+    '',
+    ' ',
+    'é',
+    '😀',
+    '😀'.repeat(130),
+    'a'.repeat(200),
+    'a'.repeat(201),
+    '\u0000',
+    'x y',
+    '~!',
+  ),
   fc.integer({ min: 0, max: 300 }).map((n) => 'b'.repeat(n)),
   fc.integer({ min: 0, max: 140 }).map((n) => '😀'.repeat(n)),
 )
 const oddNumber = fc.oneof(
   fc.integer(),
   fc.double(),
-  fc.constantFrom(0, -1, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 1e300, -0, 0.5, 999, 1000, 4999, 5000),
+  fc.constantFrom(
+    0,
+    -1,
+    1,
+    2 ** 31 - 1,
+    2 ** 31,
+    2 ** 53 - 1,
+    2 ** 53,
+    2 ** 53 + 2,
+    1e300,
+    -0,
+    0.5,
+    999,
+    1000,
+    4999,
+    5000,
+  ),
 )
 const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   { depthSize: 'small' },
@@ -98,9 +126,14 @@ function mutate(frame: Record<string, unknown>): fc.Arbitrary<Record<string, unk
       delete copy[k]
       return copy
     }),
-    fc.tuple(fc.oneof(oddString, fc.constantFrom('extra', '__proto__', 'constructor')), anyValue).map(([k, v]) =>
-      Object.assign(JSON.parse(JSON.stringify(frame)) as Record<string, unknown>, JSON.parse(JSON.stringify({ [k]: v }))),
-    ),
+    fc
+      .tuple(fc.oneof(oddString, fc.constantFrom('extra', '__proto__', 'constructor')), anyValue)
+      .map(([k, v]) =>
+        Object.assign(
+          JSON.parse(JSON.stringify(frame)) as Record<string, unknown>,
+          JSON.parse(JSON.stringify({ [k]: v })),
+        ),
+      ),
     nested.length === 0
       ? fc.constant(frame)
       : fc.tuple(fc.constantFrom(...nested), anyValue, anyValue).map(([k, inner, v]) => {
