@@ -209,7 +209,7 @@ describe('LL-WS-3, LL-INTENT-5: closing the transport', () => {
 })
 
 describe('LL-LIMIT-7: one connection flooding sends at a slow async handler', () => {
-  it('is held back by backpressure (its socket is not read), holds a bounded backlog, and a neighbour keeps working', async () => {
+  it('LL-LIMIT-7: is held back by backpressure (its socket is not read), holds a bounded backlog, and a neighbour keeps working', async () => {
     const processed = { attacker: 0, neighbour: 0 }
     const server = createServer({
       secret: 'x'.repeat(32),
