@@ -68,7 +68,7 @@ export interface ConnectionInfo {
   /** Where the transport took the connection in, when it serves several (the NATS subject prefix). */
   readonly channel?: string
   /**
-   * The request's headers (lower-case names), when the transport has them: for authentication by cookie,
+   * Request headers the transport was asked to keep (lower-case names): for authentication by cookie,
    * or a trusted proxy's `x-forwarded-for` in `resumeLimitKey`. Never trust a header a client can set
    * unless a proxy you run overwrites it.
    */

@@ -48,6 +48,12 @@ export interface WsServerOptions {
    * (not browsers) are allowed; a function decides those too. Default: every origin.
    */
   allowedOrigins?: readonly string[] | OriginCheck | undefined
+  /**
+   * Request headers (lower-case names) handed to the core in `ConnectionInfo.headers`, for
+   * `authenticate` and `resumeLimitKey`: e.g. `['x-forwarded-for']` behind a proxy you run, which
+   * overwrites it. Only those named are kept, so a connection holds no more than it needs. Default: none.
+   */
+  headers?: readonly string[] | undefined
 }
 
 /** The ws server transport: a ServerTransport plus hooks for apps that own their HTTP server. */
@@ -78,6 +84,7 @@ class WsServer implements WsServerTransport {
   private readonly path: string
   private readonly allowed: OriginCheck
   private readonly anyOrigin: boolean
+  private readonly keepHeaders: readonly string[]
   private readonly wss: WebSocketServer
   private readonly sockets = new Set<WebSocket>()
   private readonly raw = new Set<Socket>()
@@ -100,6 +107,7 @@ class WsServer implements WsServerTransport {
     }
     this.allowed = originCheck(options.allowedOrigins)
     this.anyOrigin = options.allowedOrigins === undefined
+    this.keepHeaders = (options.headers ?? []).map((name) => name.toLowerCase())
     // LL-WS-6: bounded messages; no permessage-deflate, whose decompression bombs dodge maxPayload's
     // purpose and cost CPU per message.
     this.wss = new WebSocketServer({
@@ -171,7 +179,7 @@ class WsServer implements WsServerTransport {
     }
     // Read what the session needs now: no closure made here may capture `req`, or every connection
     // would keep its upgrade request (headers and all) alive for its whole life.
-    const info = connectionInfo(req)
+    const info = connectionInfo(req, this.keepHeaders)
     this.wss.handleUpgrade(req, socket, head, (ws) => this.adopted(ws, info, accept))
     return true
   }

@@ -52,6 +52,21 @@ describe('LL-WS-4: origin allowlist', () => {
   })
 })
 
+describe('LL-RESUME-9: request headers in ConnectionInfo', () => {
+  it('keeps only the headers asked for (a trusted proxy header for the resume limit), none by default', async () => {
+    const named = await serve({ headers: ['X-Forwarded-For'] })
+    expect(
+      (await upgrade(named.url, { headers: { 'x-forwarded-for': '198.51.100.7', cookie: 'a=b' } })).status,
+    ).toBe(101)
+    await waitFor(() => named.rec.accepted.length === 1, { what: 'the connection' })
+    expect(named.rec.accepted[0]?.connection.info.headers).toEqual({ 'x-forwarded-for': '198.51.100.7' })
+    const plain = await serve()
+    expect((await upgrade(plain.url, { headers: { 'x-forwarded-for': '198.51.100.7' } })).status).toBe(101)
+    await waitFor(() => plain.rec.accepted.length === 1, { what: 'the connection' })
+    expect(plain.rec.accepted[0]?.connection.info.headers).toBeUndefined()
+  })
+})
+
 describe('LL-WS-6: message size and compression', () => {
   it('accepts 1 MiB by default and closes with 1009 above it', async () => {
     const { url, rec } = await serve()

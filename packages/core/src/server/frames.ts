@@ -78,7 +78,8 @@ export function handleFrame(
         core.reportError(error, 'join failed'),
       )
     case 'leave':
-      session.joining?.delete(frame.topic)
+      session.joining?.delete(frame.topic) // cancels a join being decided
+      if (session.joining?.size === 0) session.joining = undefined
       leaveTopic(core, session, frame.topic)
       return connection.send({ type: 'unjoined', topic: frame.topic })
     case 'ping':

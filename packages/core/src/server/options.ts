@@ -134,7 +134,8 @@ export interface ServerOptions {
   /**
    * The key failed resumes are counted by; undefined exempts the client. Default: the remote address
    * with the subject, so one user's failures never block another. Behind a reverse proxy, use the
-   * header it sets: `({ connection }) => connection.headers?.['x-forwarded-for']`.
+   * header it sets: `({ connection }) => connection.headers?.['x-forwarded-for']` (the ws transport
+   * passes it with `headers: ['x-forwarded-for']`).
    */
   resumeLimitKey?: (context: ResumeLimitContext) => string | undefined
   /** Session store. Default: a MemoryStore with `memory` options. */

@@ -21,16 +21,19 @@ export function closeReason(reason: string): string {
   return cut
 }
 
-export function connectionInfo(req: IncomingMessage): ConnectionInfo {
+/** What the core learns of the upgrade request: its address and origin, and the headers asked for. */
+export function connectionInfo(req: IncomingMessage, keep: readonly string[]): ConnectionInfo {
   const remoteAddress = req.socket.remoteAddress
   const origin = req.headers.origin
-  const headers: Record<string, string | undefined> = {}
-  for (const [name, value] of Object.entries(req.headers)) {
+  let headers: Record<string, string | undefined> | undefined
+  for (const name of keep) {
+    const value = req.headers[name]
+    headers ??= {}
     headers[name] = Array.isArray(value) ? value.join(', ') : value
   }
   return {
     transport: 'ws',
-    headers,
+    ...(headers === undefined ? {} : { headers }),
     ...(remoteAddress === undefined ? {} : { remoteAddress }),
     ...(origin === undefined ? {} : { origin }),
   }
