@@ -102,6 +102,41 @@ describe('LL-LIMIT-7: the unprocessed sends of one session are bounded', () => {
     expect(t.server.stats.pendingSends).toBe(0)
   })
 
+  it('LL-LIMIT-7, LL-SEND-2: after 4105 the client resumes and resends what was dropped: everything processed exactly once', async () => {
+    const t = await setup({ pauseReading: false, maxPendingSends: 100 })
+    const attacker = await t.open('attacker')
+    const welcome = attacker.last('welcome') as { memento: string }
+    flood(attacker, 1, 2000)
+    await settle()
+    expect(attacker.closed?.code).toBe(CloseCode.BACKLOG_OVERFLOW)
+    // What was held back is processed while the client is away; then it resumes and resends the rest.
+    for (let round = 0; round < 200; round++) {
+      t.clock.advance(5)
+      await microtasks()
+    }
+    const again = rawClient(t.network, 'again')
+    await settle()
+    again.send(hello({ resume: { memento: welcome.memento, seq: 0 } }))
+    await settle()
+    const resumed = again.last('welcome') as { resumed: boolean; ackedSeq: number; receivedSeq: number }
+    expect(resumed.resumed).toBe(true)
+    // This time within the window: 90 at a time, the next batch once they are processed.
+    for (let from = resumed.ackedSeq + 1; from <= 2000; from += 90) {
+      flood(again, from, Math.min(90, 2001 - from))
+      await settle()
+      for (let round = 0; round < 100; round++) {
+        t.clock.advance(5)
+        await microtasks()
+      }
+    }
+    await settle()
+    expect(again.closed).toBeUndefined()
+    expect(t.processed.map((d) => (d as { n: number }).n)).toEqual(
+      Array.from({ length: 2000 }, (_, i) => i + 1),
+    )
+    expect(again.last('ack')).toMatchObject({ seq: 2000 })
+  })
+
   it('LL-LIMIT-7: a real client keeps within the window its server advertises, even on a transport that cannot pause', async () => {
     const clock = new SimulatedClock()
     const network = new FakeNetwork(clock, { pauseReading: false })

@@ -130,9 +130,12 @@ describe('memento abuse: rejected, never another session, the victim unharmed', 
     const claims = { sid: t.welcome.sid, sub: 'alice', gen: 0, exp: Date.now() + 1e9 }
     const retired = new MementoSigner({ keys: { k0: 'r'.repeat(32) }, currentKeyId: 'k0' }).issue(claims)
     const forged = new MementoSigner({ keys: { k1: 'f'.repeat(32) }, currentKeyId: 'k1' }).issue(claims)
-    for (const token of [retired, forged]) {
-      const c = await t.attempt(token)
-      expect(c.last('welcome')).toMatchObject({ resumed: false, reason: 'invalid' })
+    for (const [token, reason] of [
+      [retired, 'retired'],
+      [forged, 'invalid'],
+    ]) {
+      const c = await t.attempt(token as string)
+      expect(c.last('welcome')).toMatchObject({ resumed: false, reason })
       t.refused(c)
     }
     await t.victimResumes()

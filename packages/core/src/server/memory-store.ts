@@ -145,7 +145,8 @@ export class MemoryStore implements SessionStore {
   }
 
   async dropStream(stream: StreamName): Promise<void> {
-    this.streams.delete(stream)
+    if (isTopic(stream)) this.topics.drop(stream)
+    else this.streams.delete(stream)
   }
 
   admitMessageId(subject: string, id: string): boolean {
@@ -183,14 +184,20 @@ export class MemoryStore implements SessionStore {
    * this store dropped, or a store before a restart held, are never read against it. Direct logs go
    * with their session; topic logs with the last session here that holds them (LL-LIMIT-9).
    */
-  private log(stream: StreamName): { readonly epoch: string; readonly entries: ReplayLog<StreamEntry> | TopicLog<StreamEntry> } {
+  private log(stream: StreamName): {
+    readonly epoch: string
+    readonly entries: ReplayLog<StreamEntry> | TopicLog<StreamEntry>
+  } {
     return isTopic(stream) ? this.topics.log(stream) : this.direct(stream)
   }
 
   private direct(stream: StreamName): DirectLog {
     let log = this.streams.get(stream)
     if (log === undefined) {
-      log = { epoch: this.nextEpoch(), entries: new ReplayLog<StreamEntry>(this.clock, this.options.directLog) }
+      log = {
+        epoch: this.nextEpoch(),
+        entries: new ReplayLog<StreamEntry>(this.clock, this.options.directLog),
+      }
       this.streams.set(stream, log)
     }
     return log

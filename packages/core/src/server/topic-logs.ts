@@ -50,7 +50,10 @@ export class TopicLogs {
   log(stream: StreamName): Log {
     const found = this.live.get(stream) ?? this.parked.get(stream)?.log
     if (found !== undefined) return found
-    const log: Log = { epoch: this.nextEpoch(), entries: new TopicLog<StreamEntry>(this.clock, this.logBounds) }
+    const log: Log = {
+      epoch: this.nextEpoch(),
+      entries: new TopicLog<StreamEntry>(this.clock, this.logBounds),
+    }
     if (this.retained.has(stream)) this.live.set(stream, log)
     else this.park(stream, log)
     return log
@@ -91,6 +94,17 @@ export class TopicLogs {
     if (log === undefined) return
     this.live.delete(stream)
     this.park(stream, log)
+  }
+
+  /** Forgets a topic's log at once (a store losing it): the next one is a new incarnation. */
+  drop(stream: StreamName): void {
+    this.live.delete(stream)
+    const parked = this.parked.get(stream)
+    if (parked !== undefined) {
+      this.parked.delete(stream)
+      this.parkedBytes -= parked.bytes
+    }
+    this.appMementos.delete(stream)
   }
 
   clear(): void {
