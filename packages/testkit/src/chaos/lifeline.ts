@@ -98,9 +98,9 @@ export async function lifelineExperiment(
       if (session.resumed && session.recovered && session.sid === peer.sid) recovered++
       else unrecovered.push(`client ${index}: resumed ${session.resumed}, ${session.reason ?? 'no reason'}`)
     })
-    client.on('sendFailed', (failure) =>
-      problems.push(`client ${index}: send failed: ${failure.error.message}`),
-    )
+    client.on('settled', ({ error }) => {
+      if (error !== undefined) problems.push(`client ${index}: send failed: ${error.message}`)
+    })
     peers.push(peer)
   }
 
