@@ -2,19 +2,23 @@
 
 `decode_server_message(text)` turns one transport message into a list of frames or raises
 `DecodeError` with the kinds of spec/vectors/README.md: `too-large` (LL-FRAME-4, code 4002),
-`malformed` (not JSON), `invalid` (not an object with a string `type`, not matching its schema, or a
-bad batch) and `unknown-type` (code 4000). The checks below transcribe spec/schema/*.json by hand,
-so the client needs nothing but the standard library at run time.
+`malformed` (not JSON), `too-deep` (nested past 64 levels, LL-LIMIT-8), `invalid` (not an object
+with a string `type`, not matching its schema, or a bad batch) and `unknown-type` (code 4000).
+The checks below transcribe spec/schema/*.json by hand, so the client needs nothing but the standard library at run time.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 
 MAX_SAFE = 2**53 - 1  # LL-FRAME-8
 MAX_I32 = 2**31 - 1
 MAX_BATCH = 1024  # LL-WS-2
+MAX_DEPTH = 64  # LL-LIMIT-8
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 Check = Callable[[Any], bool]
 
@@ -191,6 +195,18 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # Python would accept NaN and Infinity otherwise
 
 
+def check_depth(text: str) -> None:
+    """LL-LIMIT-8: count nesting before building the value; brackets inside strings do not count."""
+    depth = 0
+    for ch in _STRING.sub("", text):
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise DecodeError("too-deep", f"nested deeper than {MAX_DEPTH} levels")
+        elif ch in "]}":
+            depth -= 1
+
+
 def parse_json(text: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
@@ -209,6 +225,7 @@ def decode_server_message(
         text = raw.decode("utf-8") if isinstance(message, bytes) else message
     except UnicodeDecodeError:
         raise DecodeError("malformed", "not UTF-8") from None
+    check_depth(text)
     value = parse_json(text)
     if isinstance(value, list):
         if not batch:
