@@ -21,6 +21,7 @@ export class FaultSchedule {
   last: FaultKind | undefined
   private readonly random: () => number
   private stopped = false
+  private bag: FaultKind[] = []
 
   constructor(
     private readonly proxies: readonly FaultProxy[],
@@ -39,8 +40,7 @@ export class FaultSchedule {
       const [min, max] = this.options.gapMs
       await this.wait(min + (max - min) * this.random())
       if (this.stopped) break
-      const kinds = this.options.kinds
-      const kind = kinds[Math.floor(this.random() * kinds.length)] ?? 'reset'
+      const kind = this.draw()
       this.counts[kind]++
       this.last = kind
       await this.inject(kind)
@@ -50,6 +50,24 @@ export class FaultSchedule {
 
   stop(): void {
     this.stopped = true
+  }
+
+  /**
+   * Kinds come in shuffled rounds, each kind once per round: a short run (30 s, 7 faults or so) still
+   * meets every kind, where independent draws left a run without any fault that breaks a link about
+   * once in a hundred.
+   */
+  private draw(): FaultKind {
+    if (this.bag.length === 0) {
+      this.bag = [...this.options.kinds]
+      for (let i = this.bag.length - 1; i > 0; i--) {
+        const j = Math.floor(this.random() * (i + 1))
+        const swap = this.bag[i] as FaultKind
+        this.bag[i] = this.bag[j] as FaultKind
+        this.bag[j] = swap
+      }
+    }
+    return this.bag.pop() ?? 'reset'
   }
 
   private async inject(kind: FaultKind): Promise<void> {
