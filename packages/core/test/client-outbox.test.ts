@@ -254,8 +254,8 @@ describe('Outbox: size and bytes (LL-CLIENT-5, LL-LIMIT-5)', () => {
     expect([box.size, box.bytes]).toEqual([1, 5])
   })
 
-  it('LL-LIMIT-5: the default limits are 1000 messages, 1 MiB, reject', () => {
-    expect(DEFAULT_OUTBOX_LIMITS).toEqual({ maxMessages: 1000, maxBytes: 1024 * 1024, overflow: 'reject' })
+  it('LL-LIMIT-5: the default limits are 10,000 messages, 1 MiB, reject', () => {
+    expect(DEFAULT_OUTBOX_LIMITS).toEqual({ maxMessages: 10_000, maxBytes: 1024 * 1024, overflow: 'reject' })
   })
 })
 

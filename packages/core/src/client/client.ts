@@ -39,6 +39,8 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private readonly retryTimer: Timer
   private readonly ackTimer: Timer
   private readonly sends: Sends
+  private ackDue = false
+  private flushDue = false
   private readonly inbox: Inbox
   private readonly topics: TopicSync
   private memento: string | undefined
@@ -265,8 +267,18 @@ export class LifelineClient extends Emitter<ClientEvents> {
     // A send nobody awaits must not crash the app with an unhandled rejection: its failure is also the
     // `settled` event.
     sent.catch(() => {})
-    if (this.state.status === 'open') this.flushOutbox()
+    if (this.state.status === 'open') this.scheduleFlush()
     return sent
+  }
+
+  /** Sends made in one tick leave together: one pass over the outbox, not one per send. */
+  private scheduleFlush(): void {
+    if (this.flushDue) return
+    this.flushDue = true
+    queueMicrotask(() => {
+      this.flushDue = false
+      if (this.state.status === 'open') this.flushOutbox()
+    })
   }
 
   /**
@@ -543,8 +555,16 @@ export class LifelineClient extends Emitter<ClientEvents> {
 
   private delivered(stream: string, seq: number): void {
     // LL-ACK-1: the listeners have returned, so the app has the entry; ack it, batched (LL-ACK-2).
-    if (this.inbox.delivered(stream, seq)) this.flushAcks()
-    else if (!this.ackTimer.armed) this.ackTimer.set(this.options.ackDelayMs, () => this.flushAcks())
+    // Enough entries: ack at the end of this tick, so a batch of entries gets one ack, not one per 32.
+    if (this.inbox.delivered(stream, seq)) {
+      if (!this.ackDue) {
+        this.ackDue = true
+        queueMicrotask(() => {
+          this.ackDue = false
+          this.flushAcks()
+        })
+      }
+    } else if (!this.ackTimer.armed) this.ackTimer.set(this.options.ackDelayMs, () => this.flushAcks())
   }
 
   private flushAcks(): void {

@@ -35,7 +35,7 @@ export interface ClientOptions {
   retryDelay?: RetryDelay | undefined
   /** Failed attempts in a row before the client gives up and closes. Default: unlimited. */
   maxAttempts?: number | undefined
-  /** Bounds of the unacked-send buffer (count, size, overflow policy). Default: 1000, 1 MiB, `reject`. */
+  /** Bounds of the unacked-send buffer (count, size, overflow policy). Default: 10,000, 1 MiB, `reject`. */
   outbox?: Partial<OutboxLimits> | undefined
   /** Called for every message the overflow policy drops or refuses. Default: none. */
   onOverflow?: ((message: DroppedMessage, error: Error) => void) | undefined

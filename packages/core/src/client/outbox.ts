@@ -9,7 +9,7 @@ import { BufferOverflowError } from '../errors.js'
 export type OverflowPolicy = 'reject' | 'drop-oldest' | 'drop-newest'
 
 export interface OutboxLimits {
-  /** Most sends kept unacked, queued or in flight. Default: 1000. */
+  /** Most sends kept unacked, queued or in flight. Default: 10,000 (maxBytes bounds the memory). */
   readonly maxMessages: number
   /** Most encoded data kept unacked, counted in UTF-16 code units (bytes, for ASCII JSON). Default: 1 MiB. */
   readonly maxBytes: number
@@ -18,7 +18,7 @@ export interface OutboxLimits {
 }
 
 export const DEFAULT_OUTBOX_LIMITS: OutboxLimits = {
-  maxMessages: 1000,
+  maxMessages: 10_000,
   maxBytes: 1024 * 1024,
   overflow: 'reject',
 }
