@@ -8,7 +8,7 @@ export function value(summary: Summary, unit: string, digits?: number): string {
   return `${short(summary.median, digits)} ${unit}${spread}`
 }
 
-export function targetText(ratio: RatioResult): string {
+export function targetText(ratio: RatioResult, unit = ''): string {
   const { target } = ratio
   const bound = [
     target.min === undefined ? '' : `≥ ${target.min}`,
@@ -16,7 +16,7 @@ export function targetText(ratio: RatioResult): string {
   ]
     .filter(Boolean)
     .join(' and ')
-  const what = ratio.against === undefined ? bound : `${bound}× ${ratio.against}`
+  const what = ratio.against === undefined ? `${bound} ${unit}`.trim() : `${bound}× ${ratio.against}`
   return target.note === undefined ? what : `${what} (${target.note})`
 }
 
@@ -45,7 +45,7 @@ export function consoleReport(results: readonly ScenarioResult[]): string {
       }
       for (const ratio of metric.ratios) {
         lines.push(
-          `    -> ${ratioText(ratio, metric.metric.unit)}; target ${targetText(ratio)}: ${verdict(ratio)}`,
+          `    -> ${ratioText(ratio, metric.metric.unit)}; target ${targetText(ratio, metric.metric.unit)}: ${verdict(ratio)}`,
         )
       }
     }
@@ -76,7 +76,7 @@ function markdownRow(result: ScenarioResult, metric: MetricResult): string {
     .join('<br>')
   const ratios = metric.ratios.filter((ratio) => ratio.against !== undefined)
   const ratio = ratios.map((r) => ratioText(r, unit)).join('<br>')
-  const targets = metric.ratios.map(targetText).join('<br>')
+  const targets = metric.ratios.map((r) => targetText(r, unit)).join('<br>')
   const verdicts = metric.ratios.map(verdict).join('<br>')
   const title =
     metric.metric.title === result.title ? metric.metric.title : `${result.title}: ${metric.metric.title}`
