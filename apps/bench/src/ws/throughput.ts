@@ -124,6 +124,7 @@ export function throughputScenarios(options: BenchOptions): Scenario[] {
           better: 'higher',
           targets: [{ against: RAW, min: 0.9 }],
         },
+        { key: 'cpu', title: 'server CPU per message', unit: 'µs/msg', better: 'lower' },
       ],
     },
     clientToServer(options),
