@@ -20,6 +20,7 @@ import {
   frameProblem,
   maxHttpBufferSize,
 } from './binding.js'
+import { type EngineConnection, EngineFlow } from './flow.js'
 
 export { DEFAULT_EVENT, DEFAULT_NAMESPACE, DEFAULT_PATH, type SocketIoEndpoint } from './binding.js'
 
@@ -186,7 +187,8 @@ class SocketIoServer implements SocketIoServerTransport {
     let ended = false
     const { encoder } = this.io
     const nsp = this.namespace.name
-    const engine = socket.conn
+    // Frames go through the flow, so it counts what waits to be written (LL-LIMIT-3).
+    const flow = new EngineFlow(socket.conn as unknown as EngineConnection)
     const prefix = this.textPrefix()
     const handlers = accept({
       info,
@@ -196,20 +198,25 @@ class SocketIoServer implements SocketIoServerTransport {
       // comes with its JSON: with Socket.IO's own parser, the packet is that text in its envelope.
       send: (payload, text) => {
         if (ended || !socket.connected) return
-        if (text !== undefined && prefix !== undefined)
-          return void engine.write(`${prefix}${text}]`, WRITE_OPTIONS)
+        if (text !== undefined && prefix !== undefined) return flow.write(`${prefix}${text}]`, WRITE_OPTIONS)
         for (const packet of encoder.encode({ type: EVENT, nsp, data: [this.event, payload] })) {
-          engine.write(packet, WRITE_OPTIONS)
+          flow.write(packet, WRITE_OPTIONS)
         }
       },
+      bufferedBytes: () => flow.bufferedBytes(),
+      // LL-LIMIT-7, one level down: Socket.IO cannot pause a socket (see flow.ts).
+      pauseReading: () => flow.pause(),
+      resumeReading: () => flow.resume(),
       // LL-SIO-3: the bye said why; the disconnect follows it on the same socket.
       close: () => {
         ended = true
+        flow.end()
         socket.disconnect()
       },
       // The whole Engine.IO connection, without a Socket.IO disconnect: the peer sees a failed link.
       terminate: () => {
         ended = true
+        flow.end()
         socket.conn.close()
       },
     })
@@ -221,6 +228,7 @@ class SocketIoServer implements SocketIoServerTransport {
     })
     socket.once('disconnect', (reason: DisconnectReason) => {
       ended = true
+      flow.end()
       this.sockets.delete(socket)
       const clean = DISCONNECTS_BY_PEER.has(reason)
       handlers.close({ code: clean ? 1000 : 1006, reason, clean })

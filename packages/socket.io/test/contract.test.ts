@@ -9,7 +9,7 @@ const maxFrameBytes = 64 * 1024
 
 for (const transports of [['websocket'], ['polling']] as const) {
   transportContract(`socket.io (${transports[0]})`, {
-    capabilities: { closeCodes: false, probe: false },
+    capabilities: { closeCodes: false, probe: false, pauseReading: true },
     maxPayloadBytes: maxFrameBytes + 8 + '/lifeline'.length + 'lifeline'.length,
     start: async () => {
       const http = createServer()
