@@ -16,6 +16,7 @@ import { socketIoTransport } from '@lifeline/socket.io'
 import { wsTransport } from '@lifeline/ws'
 import { isChatMessage, isRoomMemento, MessageList } from './messages'
 import { offlineSwitch } from './offline'
+import { OutboxList } from './outbox'
 import { PresenceList } from './presence'
 import { RecoveryToast } from './recovery'
 import './style.css'
@@ -147,6 +148,7 @@ function start(name: string): void {
   const messages = new MessageList(ui.messages, name)
   const presence = new PresenceList(ui.presence, client, ROOM)
   const recovery = new RecoveryToast(ui.toast, log, () => client.pending)
+  const outbox = new OutboxList(ui.outbox)
 
   // Connection state, with a countdown while waiting.
   let waitingUntil = 0
@@ -202,18 +204,28 @@ function start(name: string): void {
   })
 
   // Messages: each exactly once, in the room's order, live or from the history.
+  let resyncAtNext = false
   client.on('message', (message) => {
     if (message.topic !== ROOM || !isChatMessage(message.data)) return
     messages.show(message.data, 'live')
     recovery.arrived(message.data.at)
+    if (resyncAtNext) {
+      resyncAtNext = false
+      loadHistory(message.data.n - 1, false)
+    }
+  })
+  // The room's log was lost (a server restart, say): what lies before its next message comes from the history.
+  client.on('gap', ({ topic }) => {
+    if (topic !== ROOM) return
+    resyncAtNext = true
+    log(`the room's log was lost: the history fills the gap`, 'warn')
   })
   // The room's app memento says up to where the page must hold the history: at a first join (a late
   // joiner), after a reload (the client kept it with its cursor), and after a rejoin that could not
   // recover. Loading is idempotent: what the page shows already is skipped.
-  const loadHistory = (recovered: boolean | undefined): void => {
-    const memento = client.appMemento(ROOM)
-    if (!isRoomMemento(memento) || memento.upTo <= 0) return
-    messages.load(ROOM, memento.upTo).then(
+  const loadHistory = (upTo: number, recovered: boolean | undefined): void => {
+    if (upTo <= 0) return
+    messages.load(ROOM, upTo).then(
       ({ added, truncated }) => {
         if (added > 0 && recovered === false) recovery.resynced(added)
         if (added > 0) log(`${added} message${added === 1 ? '' : 's'} loaded from the chat history`)
@@ -226,7 +238,8 @@ function start(name: string): void {
   client.on('joined', (event) => {
     if (event.topic !== ROOM) return
     presence.render()
-    loadHistory(event.recovered)
+    const memento = client.appMemento(ROOM)
+    if (isRoomMemento(memento)) loadHistory(memento.upTo, event.recovered)
     const where = `#${ROOM_NAME}`
     log(
       event.recovered === false ? `rejoined ${where} (missed messages come from the history)` : `in ${where}`,
@@ -249,17 +262,22 @@ function start(name: string): void {
     const text = ui.input.value.trim()
     if (text === '') return
     ui.input.value = ''
-    const item = document.createElement('li')
-    item.textContent = text
-    ui.outbox.append(item)
-    client.send({ text }, { topic: ROOM }).then(
-      () => item.remove(),
-      (error: unknown) => {
-        item.classList.add('failed')
-        item.textContent = `${text} (not sent: ${error instanceof Error ? error.message : String(error)})`
-      },
-    )
+    // Our own id, so the list follows the message across a reload (the `settled` event says when).
+    const id = `${name}.${crypto.randomUUID()}`
+    outbox.add(id, text)
+    client.send({ text }, { topic: ROOM, id }).catch(() => {}) // the settled event reports it
   })
+  client.on('settled', ({ id, error }) => outbox.settled(id, error))
+  client.on('sendsLost', ({ ids }) => {
+    outbox.lost(ids)
+    log(`${ids.length} message(s) typed before the reload could not be kept`, 'bad')
+  })
+  client.on('unsaved', ({ ids }) => {
+    if (ids.length > 0)
+      log(`${ids.length} pending message(s) would not survive a reload (storage full)`, 'warn')
+  })
+  // A page unload keeps the session and what is pending for the next page (LL-SEND-9): no goodbye.
+  addEventListener('pagehide', () => client.detach())
 
   // Drop connection: the server kills our socket without a close frame; the client resumes by itself.
   const drop = async (): Promise<boolean> => {
@@ -295,6 +313,8 @@ function start(name: string): void {
   })
 
   client.connect()
+  const restored = outbox.restore(client.pendingSends)
+  if (restored > 0) log(`${restored} message(s) typed before the reload wait to go out`, 'warn')
   client.join(ROOM).catch((error: unknown) => log(`could not join: ${String(error)}`, 'bad'))
   renderStatus()
 }

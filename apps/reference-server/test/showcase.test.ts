@@ -84,6 +84,21 @@ describe('the demo as a showcase, in Chromium', () => {
     expect(await messageTexts(alice)).toEqual(texts)
     expect(await messageTexts(bob)).toEqual(texts)
     await shot(carol, 'demo-late-joiner')
+
+    // Typed offline, then a reload: the client kept the send (LL-SEND-9), the new page shows it waiting,
+    // and it goes out once.
+    await alice.getByTestId('offline').check()
+    await expect.poll(() => alice.getByTestId('status').getAttribute('data-state'), POLL).toBe('waiting')
+    await say(alice, 'r6 typed offline, then a reload')
+    await expect.poll(() => pendingCount(alice), POLL).toBe(1)
+    await alice.reload()
+    await expect
+      .poll(async () => (await alice.getByTestId('log').textContent()) ?? '', POLL)
+      .toContain('1 message(s) typed before the reload wait to go out')
+    for (const page of [alice, bob, carol]) await expect.poll(() => messages(page).count(), POLL).toBe(6)
+    expect((await messageTexts(bob)).at(-1)).toBe('alice: r6 typed offline, then a reload')
+    expect(await messageTexts(alice)).toEqual(await messageTexts(bob))
+    await expect.poll(() => alice.locator('[data-testid="outbox"] > li').count(), POLL).toBe(0)
     expect(demo.pageErrors).toEqual([])
   })
 
