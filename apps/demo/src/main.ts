@@ -96,6 +96,15 @@ function validName(raw: string): string | undefined {
   return length >= 1 && length <= 32 ? name : undefined
 }
 
+/**
+ * A message id of our own, so the page can follow a send across a reload (printable ASCII, LL-SEND-1).
+ * `crypto.randomUUID` exists only in secure contexts: a demo opened over http on a LAN address has none.
+ */
+function messageId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12))
+  return `demo.${Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')}`
+}
+
 function log(text: string, kind = 'info'): void {
   const item = document.createElement('li')
   item.className = kind
@@ -207,7 +216,8 @@ function start(name: string): void {
   let resyncAtNext = false
   client.on('message', (message) => {
     if (message.topic !== ROOM || !isChatMessage(message.data)) return
-    messages.show(message.data, 'live')
+    // Lifeline delivers each message once: a second delivery would be a bug, shown, never hidden.
+    if (!messages.show(message.data, 'live')) log(`message #${message.data.n} delivered twice`, 'bad')
     recovery.arrived(message.data.at)
     if (resyncAtNext) {
       resyncAtNext = false
@@ -263,7 +273,7 @@ function start(name: string): void {
     if (text === '') return
     ui.input.value = ''
     // Our own id, so the list follows the message across a reload (the `settled` event says when).
-    const id = `${name}.${crypto.randomUUID()}`
+    const id = messageId()
     outbox.add(id, text)
     client.send({ text }, { topic: ROOM, id }).catch(() => {}) // the settled event reports it
   })

@@ -49,9 +49,13 @@ export class MessageList {
     return last
   }
 
-  /** Shows a message in its place; false when it was already shown. */
+  /** Shows a message in its place; false when it was already shown (live: counted in data-duplicates). */
   show(chat: ChatMessage, source: 'live' | 'history'): boolean {
-    if (this.shown.has(chat.n)) return false
+    if (this.shown.has(chat.n)) {
+      if (source === 'live')
+        this.list.dataset.duplicates = String(Number(this.list.dataset.duplicates ?? 0) + 1)
+      return false
+    }
     const item = document.createElement('li')
     item.dataset.id = chat.id
     item.dataset.n = String(chat.n)

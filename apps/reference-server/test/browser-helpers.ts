@@ -48,8 +48,16 @@ export interface DemoBrowser {
   close(): Promise<void>
 }
 
+export interface DemoBrowserOptions {
+  /** More Chromium flags for this test's browser. */
+  readonly browserArgs?: readonly string[]
+}
+
 /** Starts a reference server serving the built demo, and Chromium (which the test needs: no skip). */
-export async function demoBrowser(config: Partial<Config> = {}): Promise<DemoBrowser> {
+export async function demoBrowser(
+  config: Partial<Config> = {},
+  options: DemoBrowserOptions = {},
+): Promise<DemoBrowser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium is required for the browser test and was not found at ${CHROMIUM}. ` +
@@ -68,7 +76,7 @@ export async function demoBrowser(config: Partial<Config> = {}): Promise<DemoBro
   })
   const browser: Browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(options.browserArgs ?? [])],
     headless: true,
   })
   const pageErrors: string[] = []
