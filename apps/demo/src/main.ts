@@ -216,8 +216,8 @@ function start(name: string): void {
   let resyncAtNext = false
   client.on('message', (message) => {
     if (message.topic !== ROOM || !isChatMessage(message.data)) return
-    // Lifeline delivers each message once: a second delivery would be a bug, shown, never hidden.
-    if (!messages.show(message.data, 'live')) log(`message #${message.data.n} delivered twice`, 'bad')
+    if (messages.duplicate(message.data)) return log(`message #${message.data.n} delivered twice`, 'bad')
+    messages.show(message.data, 'live')
     recovery.arrived(message.data.at)
     if (resyncAtNext) {
       resyncAtNext = false
@@ -228,6 +228,7 @@ function start(name: string): void {
   client.on('gap', ({ topic }) => {
     if (topic !== ROOM) return
     resyncAtNext = true
+    messages.liveFrom(0)
     log(`the room's log was lost: the history fills the gap`, 'warn')
   })
   // The room's app memento says up to where the page must hold the history: at a first join (a late
@@ -323,6 +324,9 @@ function start(name: string): void {
   })
 
   client.connect()
+  // What the page before this one had of the room (kept with the session): live delivery follows it.
+  const kept = client.appMemento(ROOM)
+  messages.liveFrom(isRoomMemento(kept) ? kept.upTo : 0)
   const restored = outbox.restore(client.pendingSends)
   if (restored > 0) log(`${restored} message(s) typed before the reload wait to go out`, 'warn')
   client.join(ROOM).catch((error: unknown) => log(`could not join: ${String(error)}`, 'bad'))

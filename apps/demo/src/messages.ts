@@ -36,6 +36,8 @@ export function isRoomMemento(value: unknown): value is RoomMemento {
 
 export class MessageList {
   private readonly shown = new Map<number, HTMLLIElement>()
+  /** The highest number delivered live in this page, or kept from the page before it. */
+  private liveUpTo = 0
 
   constructor(
     private readonly list: HTMLUListElement,
@@ -49,13 +51,30 @@ export class MessageList {
     return last
   }
 
-  /** Shows a message in its place; false when it was already shown (live: counted in data-duplicates). */
-  show(chat: ChatMessage, source: 'live' | 'history'): boolean {
-    if (this.shown.has(chat.n)) {
-      if (source === 'live')
-        this.list.dataset.duplicates = String(Number(this.list.dataset.duplicates ?? 0) + 1)
+  /**
+   * Where live delivery starts: after what the page before this one had (the room's app memento kept
+   * with the session), or anew after a lost log.
+   */
+  liveFrom(upTo: number): void {
+    this.liveUpTo = upTo
+  }
+
+  /**
+   * Lifeline delivers a room's messages once and in order, so a live message at or below the last one
+   * is a duplicate: counted in the list's `data-duplicates`, never hidden behind the history's merge.
+   */
+  duplicate(chat: ChatMessage): boolean {
+    if (chat.n > this.liveUpTo) {
+      this.liveUpTo = chat.n
       return false
     }
+    this.list.dataset.duplicates = String(Number(this.list.dataset.duplicates ?? 0) + 1)
+    return true
+  }
+
+  /** Shows a message in its place; false when it was already shown. */
+  show(chat: ChatMessage, source: 'live' | 'history'): boolean {
+    if (this.shown.has(chat.n)) return false
     const item = document.createElement('li')
     item.dataset.id = chat.id
     item.dataset.n = String(chat.n)
