@@ -344,6 +344,34 @@ describe('LL-RESUME-3, LL-RESUME-11, LL-EPOCH-1..4: lost streams and incarnation
     ])
   })
 
+  it('LL-RESUME-11: a cursor reset in a welcome that was lost stays reset, even once the stream has grown past it', async () => {
+    const w = await world()
+    const c = rawClient(w.network, 'c')
+    await settle()
+    const { memento } = await open(c)
+    c.send({ type: 'join', topic: 'room' })
+    await settle()
+    const epoch = c.last('joined')?.epoch
+    c.close()
+    await settle()
+    const stale = { memento, seq: 0, topics: { room: 5 }, epochs: { room: epoch } }
+    const lost = rawClient(w.network, 'lost')
+    await settle()
+    lost.send(hello({ resume: stale }))
+    await settle()
+    expect(lost.last('welcome')?.lost).toMatchObject({ topics: { room: { epoch } } }) // never read
+    lost.close()
+    await settle()
+    for (let i = 0; i < 6; i++) await w.server.publish('room', i) // the stream passes seq 5
+    const again = rawClient(w.network, 'again')
+    await settle()
+    again.send(hello({ resume: stale }))
+    await settle()
+    const welcome = again.last('welcome')
+    expect(welcome).toMatchObject({ resumed: true, recovered: false })
+    expect(welcome?.lost).toMatchObject({ topics: { room: { epoch } } })
+  })
+
   it('LL-EPOCH-3: a join cursor of another incarnation, or without one, never recovers', async () => {
     const store = new MemoryStore(new SimulatedClock())
     const w = await world({ store })

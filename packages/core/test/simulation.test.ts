@@ -1,12 +1,25 @@
-import { describe, it } from 'vitest'
-import { simulate } from './simulation/simulate.js'
+import { afterAll, describe, it } from 'vitest'
+import { type SimulationCounts, simulate } from './simulation/simulate.js'
 
 /** SIM_SEED=n replays one seed with its schedule printed; SIM_SEEDS=n changes how many run. */
 const single = process.env.SIM_SEED === undefined ? undefined : Number(process.env.SIM_SEED)
-const total = Number(process.env.SIM_SEEDS ?? 10_000)
+const total = Number(process.env.SIM_SEEDS ?? 3000)
 const batches = 10
 
-describe('deterministic simulation: exactly once or an explicit signal, in order, bounded, nothing left', () => {
+const sum: SimulationCounts = {
+  steps: 0,
+  reloads: 0,
+  restarts: 0,
+  lostWelcomes: 0,
+  beyondEnd: 0,
+  signals: 0,
+  sends: 0,
+  deliveries: 0,
+}
+let seeds = 0
+const started = performance.now()
+
+describe('deterministic simulation: exactly once or a signal naming the stream, with reloads, restarts and lost welcomes', () => {
   if (single !== undefined) {
     it(`seed ${single}`, async () => {
       const lines: string[] = []
@@ -16,13 +29,24 @@ describe('deterministic simulation: exactly once or an explicit signal, in order
         process.stdout.write(`${lines.join('\n')}\n`)
       }
     }, 60_000)
-  } else {
-    for (let batch = 0; batch < batches; batch++) {
-      const from = Math.floor((total * batch) / batches)
-      const to = Math.floor((total * (batch + 1)) / batches)
-      it(`seeds ${from}..${to - 1}`, async () => {
-        for (let seed = from; seed < to; seed++) await simulate(seed)
-      }, 600_000)
-    }
+    return
   }
+  for (let batch = 0; batch < batches; batch++) {
+    const from = Math.floor((total * batch) / batches)
+    const to = Math.floor((total * (batch + 1)) / batches)
+    it(`seeds ${from}..${to - 1}`, async () => {
+      for (let seed = from; seed < to; seed++) {
+        const counts = await simulate(seed)
+        for (const key of Object.keys(sum) as Array<keyof SimulationCounts>) sum[key] += counts[key]
+        seeds++
+      }
+    }, 600_000)
+  }
+  afterAll(() => {
+    const seconds = ((performance.now() - started) / 1000).toFixed(1)
+    const detail = Object.entries(sum)
+      .map(([key, value]) => `${key} ${value}`)
+      .join(', ')
+    console.info(`simulation: ${seeds} seeds in ${seconds} s (${detail})`)
+  })
 })

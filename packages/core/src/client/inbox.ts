@@ -29,6 +29,10 @@ export class Inbox {
     return this.cursors.get(stream) ?? 0
   }
 
+  hasCursor(stream: string): boolean {
+    return this.cursors.has(stream)
+  }
+
   /** True when an entry must be delivered; false for a duplicate (LL-SEQ-3). */
   accepts(stream: string, seq: number): boolean {
     return seq > (this.cursors.get(stream) ?? 0)

@@ -106,7 +106,9 @@ export class TopicSync {
       // The server restored its topics; join what it lacks, leave what is unwanted.
       const restored = new Set(frame.topics)
       for (const topic of wanted) {
-        if (!restored.has(topic)) this.sendJoin(topic)
+        // A topic this client never saw joined (a reload before the answer) has no join point for
+        // the app: it is joined again, and its entries wait for that answer (LL-TOPIC-3).
+        if (!restored.has(topic) || !this.inbox.hasCursor(topic)) this.sendJoin(topic)
         else if (this.topics.restored(topic)) this.send({ type: 'join', topic }) // a member list (LL-TOPIC-3)
       }
       for (const topic of frame.topics) if (!this.topics.has(topic)) this.send({ type: 'leave', topic })

@@ -241,6 +241,8 @@ interface ResumedStream {
   readonly stream: StreamName
   readonly topic: string | undefined
   readonly from: number
+  /** The client's cursor is above anything it can know of (LL-RESUME-11): a lost welcome's reset. */
+  readonly beyond: boolean
   /** The incarnation the client's cursor names, when it sent one (LL-EPOCH-3). */
   readonly clientEpoch: string | undefined
 }
@@ -254,17 +256,19 @@ function resumedStreams(session: ServerSession, hello: Hello): ResumedStream[] {
       stream: session.direct,
       topic: undefined,
       from: Math.max(direct?.acked ?? 0, resume?.seq ?? 0),
+      beyond: (resume?.seq ?? 0) > (direct?.known ?? 0),
       clientEpoch: undefined,
     },
   ]
   for (const topic of session.topics) {
     const stream = topicStream(topic)
     const cursor = resume?.topics?.[topic]
-    const acked = session.cursor(stream)?.acked ?? 0
+    const state = session.cursor(stream)
     streams.push({
       stream,
       topic,
-      from: Math.max(acked, cursor ?? 0),
+      from: Math.max(state?.acked ?? 0, cursor ?? 0),
+      beyond: (cursor ?? 0) > (state?.known ?? 0),
       clientEpoch: cursor === undefined ? undefined : resume?.epochs?.[topic],
     })
   }
@@ -321,7 +325,7 @@ async function resume(
     const sameIncarnation =
       (known === undefined || known === read.epoch) &&
       (resumed.clientEpoch === undefined || resumed.clientEpoch === read.epoch)
-    if (read.covered && sameIncarnation) {
+    if (read.covered && sameIncarnation && !resumed.beyond) {
       session.reset(resumed.stream, resumed.from, read.epoch)
       replays.push([...read.entries])
       return

@@ -19,6 +19,11 @@ interface StreamState {
   acked: number
   /** The incarnation sent and acked belong to (LL-EPOCH-1); undefined until first known. */
   epoch: string | undefined
+  /**
+   * The highest seq the client can know of in this incarnation: ever written toward it, or a point
+   * it was told to continue from. A client cursor above it is not the client's (LL-RESUME-11).
+   */
+  known: number
   /** While a replay is read, live entries wait here so they follow it (LL-REPLAY-2). */
   held: StreamEntry[] | undefined
 }
@@ -67,7 +72,7 @@ export class ServerSession {
   ) {
     this.graceTimer = new Timer(clock)
     this.direct = directStream(sid)
-    this.streams.set(this.direct, { sent: 0, acked: 0, epoch: undefined, held: undefined })
+    this.streams.set(this.direct, { sent: 0, acked: 0, epoch: undefined, known: 0, held: undefined })
   }
 
   /** Queues a send behind the one being processed. */
@@ -107,14 +112,22 @@ export class ServerSession {
   }
 
   addStream(stream: StreamName, cursor: number): void {
-    this.streams.set(stream, { sent: cursor, acked: cursor, epoch: undefined, held: undefined })
+    this.streams.set(stream, {
+      sent: cursor,
+      acked: cursor,
+      epoch: undefined,
+      known: cursor,
+      held: undefined,
+    })
   }
 
   removeStream(stream: StreamName): void {
     this.streams.delete(stream)
   }
 
-  cursor(stream: StreamName): { sent: number; acked: number; epoch: string | undefined } | undefined {
+  cursor(
+    stream: StreamName,
+  ): { sent: number; acked: number; epoch: string | undefined; known: number } | undefined {
     return this.streams.get(stream)
   }
 
@@ -147,6 +160,7 @@ export class ServerSession {
   reset(stream: StreamName, cursor: number, epoch: string): void {
     const state = this.streams.get(stream)
     if (state === undefined) return
+    state.known = epoch === state.epoch ? Math.max(state.known, cursor) : cursor
     state.sent = cursor
     state.acked = cursor
     state.epoch = epoch
@@ -224,6 +238,7 @@ export class ServerSession {
     }
     if (entry.seq <= state.sent) return
     state.sent = entry.seq
+    if (entry.seq > state.known) state.known = entry.seq
     if (entry.except !== this.sid) connection.sendEntry(entry.text, entry.frame, lazy)
   }
 }
