@@ -35,6 +35,8 @@ interface Actor {
   pages: number
   /** Welcomes still to lose on this actor's links. */
   loseWelcomes: number
+  /** Reload the page as soon as its next hello is written: mid-resume, before any welcome. */
+  reloadOnHello: boolean
   maxPending: number
 }
 
@@ -145,8 +147,8 @@ export async function simulate(seed: number, log?: (line: string) => void): Prom
       get encoding() {
         return inner.encoding
       },
-      connect: (handlers) =>
-        inner.connect({
+      connect: (handlers) => {
+        const connection = inner.connect({
           ...handlers,
           message: (payload) => {
             if (actor.loseWelcomes > 0 && String(payload).includes('"type":"welcome"')) {
@@ -158,7 +160,18 @@ export async function simulate(seed: number, log?: (line: string) => void): Prom
             }
             handlers.message(payload)
           },
-        }),
+        })
+        return {
+          send: (payload) => {
+            connection.send(payload)
+            if (actor.reloadOnHello && String(payload).includes('"type":"hello"')) {
+              actor.reloadOnHello = false
+              queueMicrotask(() => reload(actor, 'mid-resume'))
+            }
+          },
+          close: (code, reason) => connection.close(code, reason),
+        }
+      },
     }
   }
 
@@ -205,6 +218,16 @@ export async function simulate(seed: number, log?: (line: string) => void): Prom
     return client
   }
 
+  /** A page reload: the page goes (detach, as on pagehide), its storage stays, a new page starts. */
+  const reload = (actor: Actor, when: string, tamper = false): void => {
+    counts.reloads++
+    if (tamper) counts.beyondEnd++
+    actor.client.detach()
+    if (tamper) raiseCursors(actor, head)
+    actor.client = openPage(actor)
+    log?.(`${clock.now()} ${actor.name} reload ${when}${tamper ? ' with cursors beyond the end' : ''}`)
+  }
+
   const actors: Actor[] = ['c1', 'c2'].map((name) => {
     const actor = {
       name,
@@ -213,6 +236,7 @@ export async function simulate(seed: number, log?: (line: string) => void): Prom
       wanted: new Set<string>(),
       pages: 0,
       loseWelcomes: 0,
+      reloadOnHello: false,
       maxPending: 0,
     } as unknown as Actor
     for (const topic of TOPICS) if (random() < 0.7) actor.wanted.add(topic)
@@ -236,10 +260,13 @@ export async function simulate(seed: number, log?: (line: string) => void): Prom
         () => actor.view.settled.set(id, 'failed'),
       )
       log?.(`${clock.now()} ${actor.name} send ${id}`)
+      // Mid-send: the page goes in the same task, before the frame could be written or acked.
+      if (random() < 0.1) reload(actor, 'mid-send')
     } else if (roll < 0.38) {
       const topic = pick(TOPICS)
-      server.publish(topic, `p${next++}`).catch(() => {})
-      log?.(`${clock.now()} publish ${topic}`)
+      const burst = 1 + Math.floor(random() * 4)
+      for (let i = 0; i < burst; i++) server.publish(topic, `p${next++}`).catch(() => {})
+      log?.(`${clock.now()} publish ${burst} to ${topic}`)
     } else if (roll < 0.44) {
       const sid = actor.client.sid
       if (sid !== undefined) server.send(sid, `d${next++}`).catch(() => {})
@@ -257,15 +284,14 @@ export async function simulate(seed: number, log?: (line: string) => void): Prom
       actor.loseWelcomes = 1 + Math.floor(random() * 4)
       link.reset()
       log?.(`${clock.now()} ${actor.name} will lose ${actor.loseWelcomes} welcomes`)
-    } else if (roll < 0.67) {
+    } else if (roll < 0.64) {
       // A page reload, at whatever point the client is: mid-send, mid-resume, offline.
-      const tamper = random() < 0.25
-      counts.reloads++
-      if (tamper) counts.beyondEnd++
-      actor.client.detach()
-      if (tamper) raiseCursors(actor, head)
-      actor.client = openPage(actor)
-      log?.(`${clock.now()} ${actor.name} reload${tamper ? ' with cursors beyond the end' : ''}`)
+      reload(actor, 'now', random() < 0.25)
+    } else if (roll < 0.67) {
+      // The next hello of this actor is followed at once by a reload (its link reset first, so one comes).
+      actor.reloadOnHello = true
+      link.reset()
+      log?.(`${clock.now()} ${actor.name} will reload mid-resume`)
     } else if (roll < 0.7) {
       network.latencyMs = pick([0, 0, 5, 40, 200])
       log?.(`${clock.now()} latency ${network.latencyMs}`)
@@ -310,7 +336,10 @@ export async function simulate(seed: number, log?: (line: string) => void): Prom
 
   // Heal: no more faults; give every client time to reconnect, resend, be acked and catch up.
   network.latencyMs = 0
-  for (const actor of actors) actor.loseWelcomes = 0
+  for (const actor of actors) {
+    actor.loseWelcomes = 0
+    actor.reloadOnHello = false
+  }
   for (let elapsed = 0; elapsed < 30_000; elapsed += 100) {
     clock.advance(100)
     await settle()
