@@ -145,7 +145,7 @@ export class ActorView {
     const order = [...counts.keys()].map((id) => this.sent.indexOf(id))
     for (let i = 1; i < order.length; i++) {
       if ((order[i] as number) < (order[i - 1] as number))
-        this.fail(`${this.actor}: sends processed out of order`)
+        this.fail(`${this.actor}: sends processed out of order: ${[...counts.keys()].join(' ')}`)
     }
   }
 }

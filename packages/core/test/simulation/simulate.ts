@@ -102,7 +102,10 @@ export async function simulate(seed: number, log?: (line: string) => void): Prom
   }
 
   let store: MemoryStore
+  /** Bumped when the server process dies: work its handlers had not finished is lost with it. */
+  let lives = 0
   const makeServer = () => {
+    const life = lives
     store = new MemoryStore(clock, {
       topicLog: { maxEntries: 30 },
       directLog: { maxEntries: 30 },
@@ -125,9 +128,22 @@ export async function simulate(seed: number, log?: (line: string) => void): Prom
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
       authenticate: (auth) => ({ subject: String((auth as { token: string }).token) }),
       onMessage: (message, session) => {
-        const list = processed.get(session.subject) ?? []
-        list.push(String(message.data))
-        processed.set(session.subject, list)
+        // The app's work is done when its handler finishes; some take a while, and a process that
+        // dies before then never finishes them.
+        const finish = () => {
+          if (life !== lives) return
+          const list = processed.get(session.subject) ?? []
+          list.push(String(message.data))
+          processed.set(session.subject, list)
+        }
+        const ms = random() < 0.3 ? Math.floor(random() * 300) : 0
+        if (ms === 0) return finish()
+        return new Promise<void>((resolve) =>
+          clock.setTimeout(() => {
+            finish()
+            resolve()
+          }, ms),
+        )
       },
     })
   }
@@ -315,6 +331,7 @@ export async function simulate(seed: number, log?: (line: string) => void): Prom
       log?.(`${clock.now()} server goes away`)
     } else if (roll < 0.78) {
       // The process dies: links break, the memory store forgets everything; streams start again.
+      lives++
       for (const a of actors) network.client(a.name).reset()
       await settle()
       await server.shutdown()
