@@ -17,6 +17,7 @@ const sum: SimulationCounts = {
   restarts: 0,
   lostWelcomes: 0,
   beyondEnd: 0,
+  replaced: 0,
   signals: 0,
   sends: 0,
   deliveries: 0,

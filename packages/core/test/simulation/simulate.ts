@@ -6,10 +6,12 @@
  * drains; memory-store server restarts, whose streams start again in new incarnations. The invariants
  * (checker.ts) hold through all of it, and after healing nothing is left behind.
  */
+import { CloseCode } from '@lifeline/protocol'
 import {
   createClient,
   inertEnvironment,
   type LifelineClient,
+  ServerClosedError,
   type StoredSession,
   type SyncSessionStorage,
 } from '../../src/index.js'
@@ -66,6 +68,8 @@ export interface SimulationCounts {
   restarts: number
   lostWelcomes: number
   beyondEnd: number
+  /** Pages told their session was taken by another connection (4006), and started afresh. */
+  replaced: number
   signals: number
   sends: number
   deliveries: number
@@ -78,6 +82,7 @@ export async function simulate(seed: number, log?: (line: string) => void): Prom
     restarts: 0,
     lostWelcomes: 0,
     beyondEnd: 0,
+    replaced: 0,
     signals: 0,
     sends: 0,
     deliveries: 0,
@@ -228,7 +233,23 @@ export async function simulate(seed: number, log?: (line: string) => void): Prom
     client.on('pending', (pending) => {
       actor.maxPending = Math.max(actor.maxPending, pending)
     })
-    client.on('status', (status) => log?.(`${clock.now()} ${actor.name} status ${JSON.stringify(status)}`))
+    client.on('status', (status) => {
+      log?.(`${clock.now()} ${actor.name} status ${JSON.stringify(status)}`)
+      // A hello still in flight from a page that is gone can reach the server after the new page's
+      // and take the session (LL-RESUME-8): the new page is told (SESSION_REPLACED, its sends fail),
+      // and the app starts afresh, as a real one would.
+      if (
+        status.type === 'closed' &&
+        status.error instanceof ServerClosedError &&
+        status.error.code === CloseCode.SESSION_REPLACED &&
+        actor.client === client
+      ) {
+        counts.replaced++
+        queueMicrotask(() => {
+          actor.client = openPage(actor)
+        })
+      }
+    })
     for (const topic of actor.wanted) client.join(topic).catch(() => {})
     client.connect()
     return client
