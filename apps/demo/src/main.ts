@@ -224,12 +224,15 @@ function start(name: string): void {
       loadHistory(message.data.n - 1, false)
     }
   })
-  // The room's log was lost (a server restart, say): what lies before its next message comes from the history.
+  // The room's log was lost (a server restart, a log that moved on): the page shows the chat again from
+  // the history, up to the room's app memento now and, at the next message, up to it.
   client.on('gap', ({ topic }) => {
     if (topic !== ROOM) return
     resyncAtNext = true
-    messages.liveFrom(0)
-    log(`the room's log was lost: the history fills the gap`, 'warn')
+    messages.clear()
+    const memento = client.appMemento(ROOM)
+    if (isRoomMemento(memento)) loadHistory(memento.upTo, false)
+    log(`the room's log was lost: the chat is reloaded from the history`, 'warn')
   })
   // The room's app memento says up to where the page must hold the history: at a first join (a late
   // joiner), after a reload (the client kept it with its cursor), and after a rejoin that could not

@@ -72,6 +72,16 @@ export class MessageList {
     return true
   }
 
+  /**
+   * Forgets what the page shows: after a lost log the room's numbers may have started over (a server
+   * that restarted lost the chat), so the page reloads the chat from the history rather than mixing two.
+   */
+  clear(): void {
+    this.list.replaceChildren()
+    this.shown.clear()
+    this.liveUpTo = 0
+  }
+
   /** Shows a message in its place; false when it was already shown. */
   show(chat: ChatMessage, source: 'live' | 'history'): boolean {
     if (this.shown.has(chat.n)) return false

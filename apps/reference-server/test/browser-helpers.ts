@@ -45,6 +45,8 @@ export interface DemoBrowser {
   readonly pageErrors: string[]
   /** A new browser context (its own sessionStorage, like a new tab) on the demo, named and open. */
   openAs(name: string, query?: string): Promise<Page>
+  /** Stops the server (as `npm start` does on Ctrl-C) and starts a new one on the same port. */
+  restartServer(): Promise<void>
   close(): Promise<void>
 }
 
@@ -66,14 +68,15 @@ export async function demoBrowser(
   }
   ensureDemoBuilt()
   mkdirSync(ARTIFACTS, { recursive: true })
-  const server = await testServer({
+  const settings: Partial<Config> = {
     demoDir: DEMO_DIST,
     heartbeatMs: 1000,
     heartbeatTimeoutMs: 1000,
     graceMs: 30_000,
     logLevel: 'warn',
     ...config,
-  })
+  }
+  let server = await testServer(settings)
   const browser: Browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [...CHROMIUM_ARGS, ...(options.browserArgs ?? [])],
@@ -81,7 +84,9 @@ export async function demoBrowser(
   })
   const pageErrors: string[] = []
   return {
-    server,
+    get server() {
+      return server
+    },
     pageErrors,
     openAs: async (name, query = '') => {
       const context = await browser.newContext({ viewport: { width: 1100, height: 760 } })
@@ -94,6 +99,11 @@ export async function demoBrowser(
       expect(await page.getByTestId('name-form').isVisible()).toBe(false)
       expect(await page.getByTestId('me').textContent()).toBe(name)
       return page
+    },
+    restartServer: async () => {
+      const port = server.port
+      await server.close()
+      server = await testServer({ ...settings, port })
     },
     close: async () => {
       await browser.close()

@@ -182,4 +182,30 @@ describe('the demo as a showcase, in Chromium', () => {
     await shot(fay, 'demo-expired-toast')
     expect(demo.pageErrors).toEqual([])
   })
+
+  it('the server restarts: the page says its log was lost and shows the chat as the new server has it', {
+    timeout: 60_000,
+  }, async () => {
+    const hal = await demo.openAs('hal', '?room=restart')
+    const ivy = await demo.openAs('ivy', '?room=restart')
+    await say(hal, 'h1 before the restart')
+    await say(ivy, 'i1 before the restart')
+    for (const page of [hal, ivy]) await expect.poll(() => messages(page).count(), POLL).toBe(2)
+
+    // The memory store and the chat's history go with the server: new sessions, numbers from 1 again.
+    await demo.restartServer()
+    for (const page of [hal, ivy]) {
+      await expect.poll(() => page.getByTestId('session').getAttribute('data-resumed'), POLL).toBe('false')
+      await expect.poll(() => page.getByTestId('status').getAttribute('data-state'), POLL).toBe('open')
+      await expect
+        .poll(async () => (await page.getByTestId('log').textContent()) ?? '', POLL)
+        .toContain("the room's log was lost: the chat is reloaded from the history")
+    }
+    await say(ivy, 'i2 after the restart')
+    await say(hal, 'h2 after the restart')
+    const after = ['ivy: i2 after the restart', 'hal: h2 after the restart']
+    for (const page of [hal, ivy]) await expect.poll(() => messageTexts(page), POLL).toEqual(after)
+    await shot(hal, 'demo-server-restart')
+    expect(demo.pageErrors).toEqual([])
+  })
 })
