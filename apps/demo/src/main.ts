@@ -9,6 +9,7 @@ import {
   type ClientTransport,
   createClient,
   type LifelineClient,
+  ServerClosedError,
   type SessionEvent,
   webStorage,
 } from '@lifeline/core'
@@ -185,6 +186,12 @@ function start(name: string): void {
     }
     if (status.type === 'closed') {
       log(`connection closed${status.error === undefined ? '' : `: ${status.error.message}`}`, 'bad')
+      // LL-RESUME-8: a duplicated tab (the browser copies this tab's sessionStorage) took the session.
+      if (status.error instanceof ServerClosedError && status.error.codeName === 'SESSION_REPLACED')
+        log(
+          'this session continues in another tab, a duplicate of this one: reload for a new one here',
+          'warn',
+        )
     }
     if (wasOpen && status.type !== 'open') recovery.lost()
     wasOpen = status.type === 'open'

@@ -10,6 +10,12 @@ function nameOf(meta: unknown, fallback: string): string {
   return typeof name === 'string' ? name : fallback
 }
 
+/** What your own entry says while this tab is not in the session. */
+const SELF = {
+  away: 'offline: the others see you away',
+  closed: 'this tab left the session: reload to come back',
+} as const
+
 export class PresenceList {
   /** When each member was seen going away (page time), for the countdown. */
   private readonly awaySince = new Map<string, number>()
@@ -42,11 +48,13 @@ export class PresenceList {
     const members = [...this.client.members(this.room)].sort(([, a], [, b]) =>
       nameOf(a.meta, '').localeCompare(nameOf(b.meta, '')),
     )
-    const meOnline = this.client.status.type === 'open'
+    const status = this.client.status.type
+    // Your own entry follows this tab: open, away while the link is down, out once the session is closed.
+    const me = status === 'open' ? 'online' : status === 'closed' ? 'closed' : 'away'
     this.list.replaceChildren(
       ...members.map(([sid, member]) => {
         const mine = sid === this.client.sid
-        const state = mine ? (meOnline ? 'online' : 'away') : member.state
+        const state = mine ? me : member.state
         const item = document.createElement('li')
         const memberName = nameOf(member.meta, sid)
         item.dataset.sid = sid
@@ -57,7 +65,7 @@ export class PresenceList {
         label.textContent = mine ? `${memberName} (you)` : memberName
         const detail = document.createElement('em')
         detail.dataset.testid = 'presence-detail'
-        detail.textContent = mine && !meOnline ? 'offline: the others see you away' : this.detail(sid, state)
+        detail.textContent = !mine || me === 'online' ? this.detail(sid, state) : SELF[me]
         item.append(label, ' ', detail)
         return item
       }),

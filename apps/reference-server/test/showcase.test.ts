@@ -208,4 +208,54 @@ describe('the demo as a showcase, in Chromium', () => {
     await shot(hal, 'demo-server-restart')
     expect(demo.pageErrors).toEqual([])
   })
+
+  it('LL-RESUME-8: a duplicated tab takes the session, the first tab says so, and a reload there starts anew', {
+    timeout: 60_000,
+  }, async () => {
+    const jo = await demo.openAs('jo', '?room=duplicate')
+    const kim = await demo.openAs('kim', '?room=duplicate')
+    await say(jo, 'j1 before the copy')
+    await expect.poll(() => messages(kim).count(), POLL).toBe(1)
+
+    // "Duplicate tab": the browser copies the tab's sessionStorage, so the copy resumes jo's session.
+    const copy = await duplicateTab(jo, '?room=duplicate')
+    await expect.poll(() => status(copy), POLL).toBe('open')
+    expect(await copy.getByTestId('session').getAttribute('data-resumed')).toBe('true')
+    await expect.poll(() => status(jo), POLL).toBe('closed')
+    await expect
+      .poll(async () => (await jo.getByTestId('log').textContent()) ?? '', POLL)
+      .toContain('this session continues in another tab, a duplicate of this one: reload for a new one here')
+    expect(await member(jo, 'jo')).toBe('closed')
+    expect(await memberDetail(jo, 'jo')).toBe('this tab left the session: reload to come back')
+    await shot(jo, 'demo-duplicated-tab')
+    await expect.poll(() => messageTexts(copy), POLL).toEqual(['jo: j1 before the copy'])
+    await say(copy, 'j2 from the copy')
+
+    // The first tab reloads: a session of its own, and the copy keeps its one.
+    await jo.reload()
+    await expect.poll(() => status(jo), POLL).toBe('open')
+    expect(await jo.getByTestId('session').getAttribute('data-resumed')).toBe('false')
+    await say(jo, 'j3 from the first tab')
+    const texts = ['jo: j1 before the copy', 'jo: j2 from the copy', 'jo: j3 from the first tab']
+    for (const page of [jo, copy, kim]) await expect.poll(() => messageTexts(page), POLL).toEqual(texts)
+    expect(await status(copy)).toBe('open')
+    expect(demo.pageErrors).toEqual([])
+  })
 })
+
+const status = (page: Page) => page.getByTestId('status').getAttribute('data-state')
+
+/** What the browser's "Duplicate tab" does: a new tab with a copy of this one's sessionStorage. */
+async function duplicateTab(page: Page, query: string): Promise<Page> {
+  const stored = await page.evaluate(() => Object.entries(sessionStorage))
+  const browser = page.context().browser()
+  if (browser === null) throw new Error('no browser')
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } })
+  await context.addInitScript((entries) => {
+    if (sessionStorage.length === 0) for (const [key, value] of entries) sessionStorage.setItem(key, value)
+  }, stored)
+  const copy = await context.newPage()
+  copy.on('pageerror', (error) => demo.pageErrors.push(`copy: ${error.message}`))
+  await copy.goto(`${demo.server.url}${query}`)
+  return copy
+}
