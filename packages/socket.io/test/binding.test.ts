@@ -171,6 +171,30 @@ describe('the Socket.IO binding', () => {
     expect(neighbour.client.status.type).toBe('open')
   })
 
+  it('LL-SIO-6: the client refuses a lifeline event with a binary attachment, and answers the same frame in text', async () => {
+    const { io, port } = await ioServer()
+    const replies: string[][] = []
+    io.of('/lifeline').on('connection', (socket) => {
+      const connection = replies.push([]) - 1
+      socket.on('lifeline', (frame: { type: string }) => void replies[connection]?.push(frame.type))
+      socket.on('disconnect', () => void replies[connection]?.push('disconnect'))
+      // The first connection gets a ping with a binary attachment (a BINARY_EVENT packet), the next a text one.
+      const pad = connection === 0 ? { pad: Buffer.from('x') } : { pad: 'x' }
+      socket.emit('lifeline', { type: 'ping', id: connection + 1, ...pad })
+    })
+    const client = createClient({
+      transport: socketIoTransport(`http://127.0.0.1:${port}`, { transports: ['websocket'] }),
+      environment: inertEnvironment,
+      retryDelay: () => 20,
+    })
+    onCleanup(() => client.close())
+    client.connect()
+    await waitFor(() => replies[1]?.includes('pong') === true, { what: 'the pong to the text ping' })
+    // The binary ping ended the first connection (a failed link), never answered.
+    await waitFor(() => replies[0]?.includes('disconnect') === true, { what: 'the first connection to end' })
+    expect(replies[0]).toEqual(['hello', 'disconnect'])
+  })
+
   it('LL-SIO-7: maxHttpBufferSize is maxFrameBytes + 8 + N + E: the largest frame passes, one byte more does not', async () => {
     for (const mode of MODES) {
       const { io, port } = await ioServer()

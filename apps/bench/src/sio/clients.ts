@@ -37,12 +37,18 @@ export function plain(args: { url: string }): Promise<void> {
   return new Promise<void>((resolve) => socket.once('connect', () => resolve()))
 }
 
+let cpuAtReset = process.cpuUsage()
+
 export function reset(): number {
+  cpuAtReset = process.cpuUsage()
   return resetCount()
 }
 
-export function expect(args: { total: number }): Promise<number> {
-  return waitForCount(args.total)
+/** Once `total` arrived: this process's CPU (user + system, µs) since the reset, per message. */
+export async function expect(args: { total: number }): Promise<number> {
+  await waitForCount(args.total)
+  const used = process.cpuUsage(cpuAtReset)
+  return (used.user + used.system) / args.total
 }
 
 export function close(): void {

@@ -21,16 +21,20 @@ export const LIFELINE = 'Lifeline over Socket.IO, full protocol'
 export const PLAIN = 'plain Socket.IO emit'
 export const RECOVERY = 'Socket.IO emit with connectionStateRecovery'
 
-async function timed(peer: Peer, total: number, send: () => void): Promise<{ rate: number; cpu: number }> {
+async function timed(
+  peer: Peer,
+  total: number,
+  send: () => void,
+): Promise<{ rate: number; cpu: number; clientCpu: number }> {
   await peer.call(CLIENTS, 'reset')
   const cpu = process.cpuUsage()
   const started = performance.now()
-  const arrived = peer.call(CLIENTS, 'expect', { total })
+  const arrived = peer.call<number>(CLIENTS, 'expect', { total })
   send()
-  await arrived
+  const clientCpu = await arrived
   const seconds = (performance.now() - started) / 1000
   const used = process.cpuUsage(cpu)
-  return { rate: total / seconds, cpu: (used.user + used.system) / total }
+  return { rate: total / seconds, cpu: (used.user + used.system) / total, clientCpu }
 }
 
 function lifelineS2c(messages: number): Side {
@@ -87,7 +91,7 @@ export function socketIoScenarios(options: BenchOptions): Scenario[] {
     {
       id: 'sio.s2c-burst',
       title: 'server→client over Socket.IO, burst',
-      description: `The server sends ${burst.toLocaleString('en-US')} chat messages to one client (another process) over Socket.IO's websocket transport. Lifeline with everything on (seq, replay log, acks, heartbeats), one frame per \`lifeline\` event (LL-SIO-1); plain Socket.IO emits each payload as an \`m\` event, without and with connection state recovery (which stores every emit for replay). Server CPU is the bench process's user+system time over the burst.`,
+      description: `The server sends ${burst.toLocaleString('en-US')} chat messages to one client (another process) over Socket.IO's websocket transport. Lifeline with everything on (seq, replay log, acks, heartbeats), one frame per \`lifeline\` event (LL-SIO-1); plain Socket.IO emits each payload as an \`m\` event, without and with connection state recovery (which stores every emit for replay). Server CPU is the bench process's user+system time over the burst, client CPU the peer's.`,
       sides: [lifelineS2c(burst), plainS2c(PLAIN, false, burst), plainS2c(RECOVERY, true, burst)],
       metrics: [
         {
@@ -100,6 +104,14 @@ export function socketIoScenarios(options: BenchOptions): Scenario[] {
         {
           key: 'cpu',
           title: 'server CPU per message',
+          unit: 'µs/msg',
+          better: 'lower',
+          targets: [{ against: PLAIN }],
+        },
+        {
+          // Steadier than msg/s on a shared machine: where the time goes, each side apart.
+          key: 'clientCpu',
+          title: 'client CPU per message',
           unit: 'µs/msg',
           better: 'lower',
           targets: [{ against: PLAIN }],
