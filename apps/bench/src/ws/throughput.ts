@@ -19,13 +19,26 @@ type Timed = {
   readonly cpu: number
 }
 
-/** Runs `send` (synchronously or per tick) and waits for the peer to have `total` messages. */
-async function timed(peer: Peer, total: number, send: () => void | Promise<void>): Promise<Timed> {
+/**
+ * Runs `send(count)` (synchronously or per tick) and waits for the peer to have `count` messages. A
+ * warm-up of a tenth as many goes first, untimed: each side runs in a fresh peer process, and the
+ * figure is the steady state, not how long the JIT takes to compile the side's code (all sides alike).
+ */
+async function timed(
+  peer: Peer,
+  total: number,
+  send: (count: number) => void | Promise<void>,
+): Promise<Timed> {
+  const warm = Math.ceil(total / 10)
+  await peer.call(CLIENTS, 'reset')
+  const warmed = peer.call(CLIENTS, 'expect', { total: warm })
+  await send(warm)
+  await warmed
   await peer.call(CLIENTS, 'reset')
   const cpu = process.cpuUsage()
   const started = performance.now()
   const arrived = peer.call(CLIENTS, 'expect', { total })
-  await send()
+  await send(total)
   await arrived
   const seconds = (performance.now() - started) / 1000
   const used = process.cpuUsage(cpu)
@@ -41,8 +54,8 @@ function lifelineToOne(messages: number, perTick: boolean): Side {
       try {
         const peer = await context.peer()
         const [sid] = await peer.call<string[]>(CLIENTS, 'lifeline', { url: side.url, count: 1 })
-        const { rate, cpu } = await timed(peer, messages, async () => {
-          for (let i = 0; i < messages; i++) {
+        const { rate, cpu } = await timed(peer, messages, async (count) => {
+          for (let i = 0; i < count; i++) {
             void side.server.send(sid as string, payloads[i % payloads.length])
             if (perTick) await nextTick()
           }
@@ -65,8 +78,8 @@ function rawToOne(name: string, batched: boolean, messages: number, perTick: boo
         await peer.call(CLIENTS, 'raw', { url: side.url, count: 1 })
         await side.connected(1)
         const socket = side.sockets[0] as RawSide['sockets'][number]
-        return await timed(peer, messages, async () => {
-          for (let i = 0; i < messages; i++) {
+        return await timed(peer, messages, async (count) => {
+          for (let i = 0; i < count; i++) {
             side.send(socket, JSON.stringify(payloads[i % payloads.length]))
             if (perTick) await nextTick()
           }
@@ -85,7 +98,7 @@ export function throughputScenarios(options: BenchOptions): Scenario[] {
     {
       id: 'ws.s2c-burst',
       title: 'server→client over ws, burst',
-      description: `The server sends ${burst.toLocaleString('en-US')} chat messages to one client in one loop; the client (another process) parses each. Lifeline with everything on (seq, replay log, acks, heartbeats, per-tick batching, LL-WS-2); raw ws JSON-encodes each payload and sends it alone, or batches the tick's payloads into JSON arrays the same way. Server CPU is the bench process's user+system time over the burst.`,
+      description: `The server sends ${burst.toLocaleString('en-US')} chat messages to one client in one loop (after an untimed tenth as many to warm up the fresh client process); the client (another process) parses each. Lifeline with everything on (seq, replay log, acks, heartbeats, per-tick batching, LL-WS-2); raw ws JSON-encodes each payload and sends it alone, or batches the tick's payloads into JSON arrays the same way. Server CPU is the bench process's user+system time over the burst.`,
       sides: [
         lifelineToOne(burst, false),
         rawToOne(RAW, false, burst, false),
@@ -143,6 +156,10 @@ function socketIoAcked(messages: number): Side {
       try {
         const peer = await context.peer()
         await peer.call(SIO, 'connect', { url: side.url, count: 1, retries: true })
+        const warm = Math.ceil(messages / 10)
+        await peer.call(SIO, 'send', { count: warm })
+        await until(() => side.received >= warm)
+        side.received = 0
         const started = performance.now()
         await peer.call(SIO, 'send', { count: messages })
         await until(() => side.received >= messages)
@@ -164,6 +181,9 @@ function clientToServer(options: BenchOptions): Scenario {
       try {
         const peer = await context.peer()
         await peer.call(CLIENTS, 'lifeline', { url: side.url, count: 1, outbox })
+        // Warm-up, untimed, as for server→client (a fresh peer per side).
+        await peer.call(CLIENTS, 'send', { count: Math.ceil(messages / 10), window })
+        processed = 0
         const started = performance.now()
         await peer.call(CLIENTS, 'send', { count: messages, window })
         if (processed !== messages) throw new Error(`processed ${processed} of ${messages}`)
@@ -180,6 +200,10 @@ function clientToServer(options: BenchOptions): Scenario {
       try {
         const peer = await context.peer()
         await peer.call(CLIENTS, 'raw', { url: side.url, count: 1 })
+        const warm = Math.ceil(messages / 10)
+        await peer.call(CLIENTS, 'rawSend', { count: warm, batched })
+        await until(() => side.received >= warm)
+        side.received = 0
         const started = performance.now()
         await peer.call(CLIENTS, 'rawSend', { count: messages, batched })
         await until(() => side.received >= messages)
@@ -192,7 +216,7 @@ function clientToServer(options: BenchOptions): Scenario {
   return {
     id: 'ws.c2s',
     title: 'client→server over ws, acked + de-duplicated',
-    description: `One client sends ${messages.toLocaleString('en-US')} messages; Lifeline's are numbered, de-duplicated by id on the server, processed by onMessage and acked, and the figure runs until the client saw every ack. "Awaiting each" keeps a window of sends in flight, each awaited, with the default outbox; "send() all" calls send for every message at once, which needs an outbox that holds them all. Raw ws sends the same JSON and the server parses it; no ack. Socket.IO with ackTimeout and retries (its at-least-once mode) sends fewer messages, one acked emit at a time.`,
+    description: `One client sends ${messages.toLocaleString('en-US')} messages; Lifeline's are numbered, de-duplicated by id on the server, processed by onMessage and acked, and the figure runs until the client saw every ack. "Awaiting each" keeps a window of sends in flight, each awaited, with the default outbox; "send() all" calls send for every message at once, which needs an outbox that holds them all. Raw ws sends the same JSON and the server parses it; no ack. Socket.IO with ackTimeout and retries (its at-least-once mode) sends fewer messages, one acked emit at a time. Every side first sends a tenth as many, untimed (a warm-up in its fresh peer process).`,
     sides: [
       lifeline('Lifeline, awaiting each (window 1,000), default outbox', 1000),
       lifeline('Lifeline, send() all, outbox raised', undefined, messages),
