@@ -14,6 +14,7 @@ import {
 import { Timer } from '../clock.js'
 import { Emitter } from '../emitter.js'
 import { ConnectionClosedError, SendRejectedError } from '../errors.js'
+import { atEndOfTick } from '../microtask.js'
 import type { ClientTransport, CloseInfo } from '../transport.js'
 import { ClientConnection } from './connection.js'
 import { sendFrame, sendText, TOPIC_PATTERN } from './encoder.js'
@@ -264,9 +265,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
       this.state.status === 'closed'
         ? this.sends.refuse(options, new ConnectionClosedError('the client is closed', 1000))
         : this.sends.add(data, options, this.maxFrameBytes)
-    // A send nobody awaits must not crash the app with an unhandled rejection: its failure is also the
-    // `settled` event.
-    sent.catch(() => {})
+    // Sends marks a failure handled: one nobody awaits never crashes the app (LL-CLIENT-5).
     if (this.state.status === 'open') this.scheduleFlush()
     return sent
   }
@@ -275,7 +274,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
   private scheduleFlush(): void {
     if (this.flushDue) return
     this.flushDue = true
-    queueMicrotask(() => {
+    atEndOfTick(() => {
       this.flushDue = false
       if (this.state.status === 'open') this.flushOutbox()
     })
@@ -559,7 +558,7 @@ export class LifelineClient extends Emitter<ClientEvents> {
     if (this.inbox.delivered(stream, seq)) {
       if (!this.ackDue) {
         this.ackDue = true
-        queueMicrotask(() => {
+        atEndOfTick(() => {
           this.ackDue = false
           this.flushAcks()
         })

@@ -16,6 +16,7 @@ import {
 import { packFrames } from '../batching.js'
 import { type Clock, Timer } from '../clock.js'
 import { Heartbeat } from '../heartbeat.js'
+import { atEndOfTick } from '../microtask.js'
 import {
   type ClientTransport,
   type CloseInfo,
@@ -138,7 +139,7 @@ export class ClientConnection {
     if (this.queue.length >= MAX_BATCH_FRAMES) this.flush()
     else if (!this.flushScheduled) {
       this.flushScheduled = true
-      queueMicrotask(() => this.flush())
+      atEndOfTick(() => this.flush())
     }
   }
 

@@ -4,6 +4,7 @@
  * (LL-SEND-9), written in one save. Saves are coalesced per tick, except where an order matters: the
  * memento before anything proves it (LL-MEMENTO-8), a seq before the send that carries it.
  */
+import { atEndOfTick } from '../microtask.js'
 import type { Inbox } from './inbox.js'
 import type { Outbox, OutgoingMessage } from './outbox.js'
 import { type SessionStorage, type StoredSend, type StoredSession, saveKeeping } from './storage.js'
@@ -58,7 +59,7 @@ export class Keeper {
   saveSoon(): void {
     if (this.scheduled || !this.keepsSends) return
     this.scheduled = true
-    queueMicrotask(() => {
+    atEndOfTick(() => {
       if (this.scheduled) void this.save()
     })
   }

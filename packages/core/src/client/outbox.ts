@@ -55,6 +55,8 @@ export class Outbox {
   private head = 0
   /** Items [head, head + inFlight) were sent on the current connection. */
   private inFlight = 0
+  /** Their wire bytes, kept as they change, so a take is not a walk over what is in flight. */
+  private inFlightBytes = 0
   private totalBytes = 0
   private nextSeq = 1
 
@@ -108,12 +110,12 @@ export class Outbox {
    */
   takeQueued(dedupEpoch = '', now = 0, window: SendWindow = UNLIMITED): OutgoingMessage[] {
     const start = this.head + this.inFlight
-    let bytes = 0
-    for (let i = this.head; i < start; i++) bytes += wireBytes(this.items[i] as OutgoingMessage)
+    let bytes = this.inFlightBytes
     let end = start
     while (end < this.items.length && end - this.head < window.maxSends) {
-      bytes += wireBytes(this.items[end] as OutgoingMessage)
-      if (bytes > window.maxBytes && end > this.head) break
+      const next = bytes + wireBytes(this.items[end] as OutgoingMessage)
+      if (next > window.maxBytes && end > this.head) break
+      bytes = next
       end++
     }
     const queued = this.items.slice(start, end)
@@ -123,6 +125,7 @@ export class Outbox {
       else if (!message.written.epochs.includes(dedupEpoch)) message.written.epochs.push(dedupEpoch)
     }
     this.inFlight += queued.length
+    this.inFlightBytes = bytes
     return queued
   }
 
@@ -163,7 +166,10 @@ export class Outbox {
     if (index < 0) return
     const [message] = this.items.splice(index, 1)
     if (message === undefined) return
-    if (index < this.head + this.inFlight) this.inFlight--
+    if (index < this.head + this.inFlight) {
+      this.inFlight--
+      this.inFlightBytes -= wireBytes(message)
+    }
     this.totalBytes -= message.json.length
     message.settle(error)
   }
@@ -171,6 +177,7 @@ export class Outbox {
   /** The connection ended: what was in flight must be sent again (LL-RESUME-5). */
   connectionLost(): void {
     this.inFlight = 0
+    this.inFlightBytes = 0
   }
 
   /**
@@ -178,7 +185,7 @@ export class Outbox {
    * sends after every seq the server received, even ones this outbox no longer knows (LL-SEND-8).
    */
   resumed(ackedSeq: number, receivedSeq: number): void {
-    this.inFlight = 0
+    this.connectionLost()
     this.ack(ackedSeq)
     this.nextSeq = Math.max(this.nextSeq, receivedSeq + 1)
   }
@@ -189,7 +196,7 @@ export class Outbox {
    * de-duplication window had another epoch, or first written longer ago than it remembers ids.
    */
   newSession(dedupEpoch = '', dedupMs?: number, now = 0): OutgoingMessage[] {
-    this.inFlight = 0
+    this.connectionLost()
     this.nextSeq = 1
     const uncertain: OutgoingMessage[] = []
     const kept: OutgoingMessage[] = []
@@ -218,7 +225,7 @@ export class Outbox {
     const all = this.items.slice(this.head)
     this.items = []
     this.head = 0
-    this.inFlight = 0
+    this.connectionLost()
     this.totalBytes = 0
     for (const message of all) message.settle(error)
   }
@@ -246,7 +253,10 @@ export class Outbox {
   private shift(): void {
     const message = this.items[this.head] as OutgoingMessage
     this.head++
-    if (this.inFlight > 0) this.inFlight--
+    if (this.inFlight > 0) {
+      this.inFlight--
+      this.inFlightBytes -= wireBytes(message)
+    }
     this.totalBytes -= message.json.length
   }
 

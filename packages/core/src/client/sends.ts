@@ -14,6 +14,8 @@ import type { DroppedMessage } from './options.js'
 import { Outbox, type OutboxLimits, type OutgoingMessage, type SendWindow } from './outbox.js'
 import type { SessionStorage, StoredSession } from './storage.js'
 
+const ignore = (): void => {}
+
 export interface SendsEvents {
   /** The number of unacked sends changed. */
   pending(count: number): void
@@ -74,37 +76,48 @@ export class Sends {
     const id = options.id ?? `${this.options.idPrefix}.${this.nextId++}`
     const refused = tooLarge(encoded, id, options.topic, maxFrameBytes)
     if (refused !== undefined) return this.refuse({ ...options, id }, refused)
-    return new Promise<void>((resolve, reject) => {
-      const message: OutgoingMessage = {
-        id,
-        topic: options.topic,
-        data,
-        json: encoded,
-        seq: 0,
-        settle: (error) => {
-          this.events.settled(id, options.topic, error)
-          if (error === undefined) resolve()
-          else reject(error)
-        },
-      }
-      let dropped: OutgoingMessage[]
-      try {
-        dropped = this.outbox.add(message)
-      } catch (error) {
-        this.options.onOverflow?.({ id, topic: options.topic, data }, error as Error)
-        this.events.settled(id, options.topic, error as Error)
-        reject(error)
-        return
-      }
-      for (const victim of dropped) this.drop(victim)
-      this.changed()
+    let resolve!: () => void
+    let reject!: (error: Error) => void
+    const sent = new Promise<void>((ok, fail) => {
+      resolve = ok
+      reject = fail
     })
+    const message: OutgoingMessage = {
+      id,
+      topic: options.topic,
+      data,
+      json: encoded,
+      seq: 0,
+      settle: (error) => {
+        this.events.settled(id, options.topic, error)
+        if (error === undefined) return resolve()
+        // A failure nobody awaits must not crash the app as an unhandled rejection (it is also the
+        // `settled` event); the handler goes on when it fails, not on every send.
+        sent.catch(ignore)
+        reject(error)
+      },
+    }
+    let dropped: OutgoingMessage[]
+    try {
+      dropped = this.outbox.add(message)
+    } catch (error) {
+      this.options.onOverflow?.({ id, topic: options.topic, data }, error as Error)
+      this.events.settled(id, options.topic, error as Error)
+      sent.catch(ignore)
+      reject(error as Error)
+      return sent
+    }
+    for (const victim of dropped) this.drop(victim)
+    this.changed()
+    return sent
   }
 
   /** A send refused before it reached the outbox: it fails, and says so through `settled` too. */
   refuse(options: SendOptions, error: Error): Promise<void> {
     this.events.settled(options.id ?? `${this.options.idPrefix}.${this.nextId++}`, options.topic, error)
-    return Promise.reject(error)
+    const refused = Promise.reject(error)
+    refused.catch(ignore)
+    return refused
   }
 
   /** What a page before this one kept (LL-SEND-9): its sends go first, and what it lost is told. */

@@ -16,6 +16,7 @@ import {
 import { packFrames } from '../batching.js'
 import { type Clock, Timer } from '../clock.js'
 import { Heartbeat, type HeartbeatHandlers } from '../heartbeat.js'
+import { atEndOfTick } from '../microtask.js'
 import {
   type CloseInfo,
   closeReason,
@@ -51,7 +52,7 @@ export class FlushScheduler {
     this.dirty.push(connection)
     if (this.scheduled) return
     this.scheduled = true
-    queueMicrotask(() => this.flush())
+    atEndOfTick(() => this.flush())
   }
 
   flush(): void {

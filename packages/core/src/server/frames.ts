@@ -11,6 +11,7 @@ import {
   MAX_BATCH_FRAMES,
   type Send,
 } from '@lifeline/protocol'
+import { atEndOfTick } from '../microtask.js'
 import { backpressure, estimateBytes } from './backlog.js'
 import type { ServerConnection } from './connection.js'
 import type { ServerCore } from './core.js'
@@ -203,7 +204,7 @@ function done(core: ServerCore, session: ServerSession, seq: number): void {
 function scheduleAck(session: ServerSession): void {
   if (session.ackDue) return
   session.ackDue = true
-  queueMicrotask(() => {
+  atEndOfTick(() => {
     session.ackDue = false
     session.connection?.send({ type: 'ack', seq: session.processed })
   })
