@@ -152,6 +152,7 @@ describe('the demo in Chromium', () => {
       .toBe(1)
     expect(await messageTexts(carol)).toEqual(await messageTexts(dave))
     expect(await carol.getByTestId('transport').textContent()).toBe('via socket.io (polling)')
+    await carol.screenshot({ path: join(ARTIFACTS, 'demo-transport-polling.png') })
     expect(pageErrors).toEqual([])
   })
 })
