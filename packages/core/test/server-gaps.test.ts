@@ -372,6 +372,55 @@ describe('LL-RESUME-3, LL-RESUME-11, LL-EPOCH-1..4: lost streams and incarnation
     expect(welcome?.lost).toMatchObject({ topics: { room: { epoch } } })
   })
 
+  it('LL-REPLAY-2: a join still being decided for a dropped connection leaves a resume on the new one whole', async () => {
+    // Found by the simulation (seed 1004082 of a long run): the join finished between the resume's
+    // hold and its read, released the hold, and its own presence entry fell between the two.
+    const store = new MemoryStore(new SimulatedClock())
+    const gate = () => {
+      let open = () => {}
+      const promise = new Promise<void>((resolve) => {
+        open = resolve
+      })
+      return { promise, open }
+    }
+    let headGate: ReturnType<typeof gate> | undefined
+    let readGate: ReturnType<typeof gate> | undefined
+    const head = store.head.bind(store)
+    const read = store.read.bind(store)
+    store.head = async (stream) => {
+      const result = head(stream)
+      await headGate?.promise
+      return result
+    }
+    store.read = async (stream, afterSeq, limit) => {
+      const result = read(stream, afterSeq, limit)
+      await readGate?.promise
+      return result
+    }
+    const w = await world({ store })
+    const c1 = rawClient(w.network, 'c1')
+    await settle()
+    const { memento } = await open(c1)
+    await w.server.publish('room', 'm1')
+    await w.server.publish('room', 'm2')
+    headGate = gate()
+    c1.send({ type: 'join', topic: 'room' }) // waits for the topic's head
+    await settle()
+    readGate = gate()
+    const c2 = rawClient(w.network, 'c2')
+    await settle()
+    c2.send(hello({ resume: { memento, seq: 0 } })) // the session has the topic: its resume reads it
+    await settle()
+    headGate.open()
+    await settle()
+    readGate.open()
+    await settle()
+    expect(c2.frames[0]?.type).toBe('welcome')
+    const lastSeq = store.headNow('t:room').lastSeq
+    const seqs = c2.frames.filter((frame) => frame.topic === 'room' && typeof frame.seq === 'number')
+    expect(seqs.map((frame) => frame.seq)).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1))
+  })
+
   it('LL-EPOCH-3: a join cursor of another incarnation, or without one, never recovers', async () => {
     const store = new MemoryStore(new SimulatedClock())
     const w = await world({ store })

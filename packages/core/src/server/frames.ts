@@ -282,6 +282,9 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
     cursor = lastSeq
   }
   if (!session.topics.has(topic)) return // left while we read
+  // Resumed on another connection while we read: that resume holds, reads and replays this topic
+  // itself; releasing its hold here would let a live entry slip between its read and its welcome.
+  if (session.connection !== connection) return
   session.reset(stream, cursor, epoch)
   // LL-PRESENCE-3: members as of lastSeq at least; applying a later entry again is harmless.
   const joined: Joined = { type: 'joined', topic, seq: cursor, epoch, ...membersOf(core, topic) }

@@ -83,6 +83,29 @@ export class ActorView {
     this.positions.set(stream, { epoch: this.head(stream).epoch, seq })
   }
 
+  /**
+   * A join answered. `recovered: true` claims nothing was missed: the app must be exactly there, in
+   * the live incarnation. Anything else names the stream and says where it goes on from.
+   */
+  joined(stream: string, seq: number, recovered: boolean | undefined): void {
+    const position = this.positions.get(stream)
+    if (recovered === true) {
+      const epoch = this.head(stream).epoch
+      if (position === undefined) this.fail(`${this.actor}: ${stream} rejoined as recovered, never followed`)
+      if (position.epoch !== epoch) {
+        this.fail(
+          `${this.actor}: ${stream} rejoined as recovered across incarnations ${position.epoch} -> ${epoch}`,
+        )
+      }
+      if (position.seq !== seq) {
+        this.fail(`${this.actor}: ${stream} rejoined as recovered at ${seq}, the app was at ${position.seq}`)
+      }
+      return
+    }
+    if (recovered === false) this.signals++
+    this.place(stream, seq)
+  }
+
   signal(stream: string, seq: number): void {
     this.signals++
     this.place(stream, seq)

@@ -26,6 +26,12 @@ const GRACE_MS = 4000
 const HEARTBEAT_MS = 1000
 const HEARTBEAT_TIMEOUT_MS = 500
 
+interface WireFrame {
+  readonly type: string
+  readonly topic?: string
+  readonly seq?: number
+}
+
 /** One user: its pages come and go, its storage (sessionStorage) stays. */
 interface Actor {
   readonly name: string
@@ -169,9 +175,22 @@ export async function simulate(seed: number, log?: (line: string) => void): Prom
         return inner.encoding
       },
       connect: (handlers) => {
+        // On the wire, within one connection, an entry of a stream never comes twice nor goes back
+        // (LL-REPLAY-1, -2), except after a joined that sets the topic's cursor again (LL-TOPIC-2).
+        const wire = new Map<string, number>()
         const connection = inner.connect({
           ...handlers,
           message: (payload) => {
+            const parsed = JSON.parse(String(payload)) as WireFrame | WireFrame[]
+            for (const frame of Array.isArray(parsed) ? parsed : [parsed]) {
+              const stream = frame.topic === undefined ? 'd' : `t:${frame.topic}`
+              if (frame.type === 'joined') wire.set(stream, frame.seq ?? 0)
+              if ((frame.type !== 'msg' && frame.type !== 'presence') || frame.seq === undefined) continue
+              const last = wire.get(stream) ?? 0
+              if (frame.seq <= last)
+                fail(`${actor.name}: ${stream} seq ${frame.seq} written after ${last} on one connection`)
+              wire.set(stream, frame.seq)
+            }
             if (actor.loseWelcomes > 0 && String(payload).includes('"type":"welcome"')) {
               actor.loseWelcomes--
               counts.lostWelcomes++
@@ -214,7 +233,7 @@ export async function simulate(seed: number, log?: (line: string) => void): Prom
     client.on('gap', (gap) =>
       view.signal(gap.topic === undefined ? `d:${view.sid}` : `t:${gap.topic}`, gap.seq),
     )
-    client.on('joined', (event) => view.place(`t:${event.topic}`, event.seq))
+    client.on('joined', (event) => view.joined(`t:${event.topic}`, event.seq, event.recovered))
     client.on('unjoined', (event) => view.left(`t:${event.topic}`))
     client.on('message', (message) => {
       const stream = message.topic === undefined ? `d:${view.sid}` : `t:${message.topic}`
@@ -390,6 +409,10 @@ export async function simulate(seed: number, log?: (line: string) => void): Prom
     if (client.pending !== 0) fail(`${name} still has ${client.pending} pending sends after healing`)
     if (actor.maxPending > MAX_PENDING) fail(`${name} outbox held ${actor.maxPending} > ${MAX_PENDING}`)
     view.sends(processed.get(name) ?? [])
+    // Every topic the app wants is joined again after whatever happened, and no other one.
+    const joined = [...client.joinedTopics].sort().join(',')
+    const wanted = [...actor.wanted].sort().join(',')
+    if (joined !== wanted) fail(`${name} wants topics [${wanted}] but is joined to [${joined}]`)
     const followed = [`d:${client.sid}`, ...client.joinedTopics.map((topic) => `t:${topic}`)]
     view.tail(followed)
   }
@@ -418,6 +441,8 @@ function raiseCursors(actor: Actor, head: Head): void {
   for (const [stream, seq] of Object.entries(stored.cursors)) {
     const name =
       stream === '' ? (actor.view.sid === undefined ? undefined : `d:${actor.view.sid}`) : `t:${stream}`
+    // Beyond anything the server wrote: a cursor just above the end could name entries written toward
+    // the client and lost with the page, which an honest client never claims and a server cannot tell.
     cursors[stream] = name === undefined ? seq : head(name).lastSeq + 1000
   }
   actor.storage.save({ ...stored, cursors })
