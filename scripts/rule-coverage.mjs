@@ -3,6 +3,9 @@
 // traces name their rules) and tests (named by rule id). `--tests-only` ignores vectors; `--areas A,B`
 // limits the report; `--out FILE` writes the Markdown there; `--fail-on-must` exits 1 when a MUST rule
 // has nothing, except in `--pending AREA,...` (bindings whose transport is not built yet, listed apart).
+// A transport binding's rule (LL-WS-*, LL-SIO-*, LL-NATS-*) counts only tests that run that transport
+// for real: its adapter's package, and the suites over real servers named after it. A codec vector or
+// a fake-network test of the core says nothing about a transport.
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 
@@ -15,8 +18,17 @@ const option = (name) => {
 const areas = option('--areas')?.split(',')
 const testsOnly = args.includes('--tests-only')
 const pending = option('--pending')?.split(',') ?? []
-// Rules whose implementation is being landed in parts; listed apart, never silently dropped.
-const pendingRules = option('--pending-rules')?.split(',') ?? []
+
+/** Where a test may run each binding's transport for real. */
+const realSuite = (name) => new RegExp(`^apps/(conformance|reference-server)/test/${name}[^/]*\\.test\\.ts$`)
+const bindings = {
+  WS: (where) =>
+    where.startsWith('packages/ws/') ||
+    (/^apps\/(conformance|reference-server)\/test\/[^/]+\.test\.ts$/.test(where) &&
+      !/\/(socket-io|nats)[^/]*$/.test(where)),
+  SIO: (where) => where.startsWith('packages/socket.io/') || realSuite('socket-io').test(where),
+  NATS: (where) => where.startsWith('packages/nats/') || realSuite('nats').test(where),
+}
 
 const markdown = readFileSync(join(root, 'spec', 'PROTOCOL.md'), 'utf8')
 const rules = [...markdown.matchAll(/^- \*\*(LL-([A-Z]+)-\d+)\*\* (.+(?:\n {2}.+)*)/gm)].map(
@@ -27,7 +39,10 @@ const rules = [...markdown.matchAll(/^- \*\*(LL-([A-Z]+)-\d+)\*\* (.+(?:\n {2}.+
   }),
 )
 const covered = new Map(rules.map((rule) => [rule.id, new Set()]))
-const cite = (id, where) => covered.get(id)?.add(where)
+const cite = (id, where) => {
+  const counts = bindings[id.split('-')[1]]
+  if (counts === undefined || counts(where)) covered.get(id)?.add(where)
+}
 
 function walk(dir, visit) {
   for (const name of readdirSync(dir)) {
@@ -64,7 +79,7 @@ const rows = []
 for (const rule of rules) {
   if (areas !== undefined && !areas.includes(rule.area)) continue
   const where = [...(covered.get(rule.id) ?? [])]
-  const isPending = pending.includes(rule.area) || pendingRules.includes(rule.id)
+  const isPending = pending.includes(rule.area)
   if (where.length === 0 && rule.level === 'MUST') (isPending ? waiting : missing).push(rule.id)
   const cell =
     where.length === 0 ? (isPending ? '_pending: not built yet_' : '**none**') : where.sort().join('<br>')

@@ -45,7 +45,7 @@ async function watch(prefix: string): Promise<Seen[]> {
 }
 
 describe('the NATS binding on the wire', () => {
-  it('LL-NATS-1, LL-NATS-5, LL-NATS-6: a random C per connection, open first, hello first, numbered frames', async () => {
+  it('LL-NATS-1, LL-NATS-2, LL-NATS-5, LL-NATS-6: a random C per connection (a new one after a drop), open first, hello first, numbered frames', async () => {
     const prefix = uniquePrefix()
     const seen = await watch(prefix)
     const { server } = await node({ servers: nats.url }, prefix, { maxFrameBytes: 32 * 1024 })
@@ -72,6 +72,44 @@ describe('the NATS binding on the wire', () => {
       ?.subject.split('.')
       .pop()
     expect(second).not.toBe(id)
+  })
+
+  it('LL-NATS-2: frames ready at once travel as one NATS message holding a batch, handled in array order', async () => {
+    const prefix = uniquePrefix()
+    const seen = await watch(prefix)
+    const { server, processed } = await node({ servers: nats.url }, prefix, { maxFrameBytes: 32 * 1024 })
+    // Dials again only after the publishes below, so they come in the resume's replay.
+    const alice = await open(natsTransport({ servers: nats.url }, { prefix }), { retryDelay: () => 500 })
+    const id = seen
+      .find((m) => m.control === 'open')
+      ?.subject.split('.')
+      .pop() as string
+    // Written in one tick: the client batches them (LL-WS-2 applies to NATS messages too).
+    const sends = [
+      alice.client.join('room'),
+      alice.client.send(1),
+      alice.client.send(2),
+      alice.client.send(3),
+    ]
+    await Promise.all(sends)
+    expect(processed).toEqual([1, 2, 3])
+    const batches = seen
+      .filter((m) => m.subject === `${prefix}.c.${id}` && m.text.startsWith('['))
+      .map((m) => (JSON.parse(m.text) as { type: string; data?: unknown }[]).map((f) => f.data ?? f.type))
+    expect(batches).toContainEqual([1, 2, 3])
+    // And the server's batches reach the client whole and in order: a replay after a drop.
+    await server.publish('room', 'a')
+    await server.publish('room', 'b')
+    server.drop(alice.client.sid as string)
+    await server.publish('room', 'c')
+    await server.publish('room', 'd')
+    await waitFor(() => alice.received.length === 4, { what: 'four room messages' })
+    expect(alice.received).toEqual(['a', 'b', 'c', 'd'])
+    const fromServer = seen
+      .filter((m) => m.subject.startsWith(`${prefix}.s.`) && m.text.startsWith('['))
+      .map((m) => (JSON.parse(m.text) as { type: string; data?: unknown }[]).map((f) => f.data ?? f.type))
+    const resumed = fromServer.find((batch) => batch[0] === 'welcome') ?? []
+    expect(resumed.filter((data) => data === 'c' || data === 'd')).toEqual(['c', 'd']) // the replay, after welcome
   })
 
   it('LL-NATS-7: a close names its code and reason; the client reports it', async () => {
