@@ -50,11 +50,15 @@ function nameOf(session: SessionHandle): string {
   return typeof name === 'string' ? name : session.subject
 }
 
-/** Validates a chat message; throws (the client's send is rejected, LL-SEND-5) when it is not one. */
-export function chatText(message: IncomingMessage, session: SessionHandle): string {
+/**
+ * Validates a chat message; throws (the client's send is rejected, LL-SEND-5) when it is not one.
+ * Writing to a room takes the right to join it (`onJoin`: any room here), not a membership: in a new
+ * session a client resends what was pending before it rejoins its rooms (LL-RESUME-6), and a message
+ * typed offline must not be refused for that.
+ */
+export function chatText(message: IncomingMessage, _session?: SessionHandle): string {
   const { topic, data } = message
-  if (topic === undefined || !isRoom(topic)) throw new PublicError('messages go to a room:* topic')
-  if (!session.topics.has(topic)) throw new PublicError(`join ${topic} before writing to it`)
+  if (topic === undefined || !onJoin(topic)) throw new PublicError('messages go to a room:* topic')
   const text = (data as { text?: unknown } | null | undefined)?.text
   if (typeof text !== 'string') throw new PublicError('data must be { text: string }')
   const trimmed = text.trim()

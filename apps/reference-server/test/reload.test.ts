@@ -39,8 +39,8 @@ interface Chat {
 }
 
 /** Bob: a Node client in the room, recording every message it receives, in order. */
-async function participant(room: string, name: string) {
-  const client: LifelineClient = createClient({ transport: wsTransport(demo.server.wsUrl), auth: { name } })
+async function participant(room: string, name: string, on: DemoBrowser = demo) {
+  const client: LifelineClient = createClient({ transport: wsTransport(on.server.wsUrl), auth: { name } })
   const received: Chat[] = []
   client.on('message', ({ topic, data }) => {
     if (topic === room) received.push(data as Chat)
@@ -159,7 +159,12 @@ async function relay(context: BrowserContext) {
  * order), each sender's in the order sent; the page shows exactly that list, received no duplicate,
  * and has nothing pending. Returns the counts for the report.
  */
-async function expectExactlyOnce(page: Page, received: readonly Chat[], sent: Record<string, string[]>) {
+async function expectExactlyOnce(
+  page: Page,
+  received: readonly Chat[],
+  sent: Record<string, string[]>,
+  on: DemoBrowser = demo,
+) {
   const total = Object.values(sent).reduce((sum, texts) => sum + texts.length, 0)
   await expect.poll(() => received.length, POLL).toBeGreaterThanOrEqual(total)
   await expect.poll(() => messages(page).count(), POLL).toBeGreaterThanOrEqual(total)
@@ -171,7 +176,7 @@ async function expectExactlyOnce(page: Page, received: readonly Chat[], sent: Re
   expect(await duplicates(page)).toBe(0)
   await expect.poll(() => pendingCount(page), POLL).toBe(0)
   expect(await outbox(page).count()).toBe(0)
-  expect(demo.pageErrors).toEqual([])
+  expect(on.pageErrors).toEqual([])
   return { published: total, received: received.length, shown: await messages(page).count() }
 }
 
@@ -306,5 +311,56 @@ describe('a page that reloads mid-conversation loses nothing and duplicates noth
     console.log(`reload offline: ${JSON.stringify({ ...counts, restored: 4 })} (2 reloads while offline)`)
     await ann.screenshot({ path: join(ARTIFACTS, 'demo-reload-offline-delivered.png') })
     bob.client.close()
+  })
+
+  it('LL-SEND-9, LL-SEND-10: offline past the grace period and reloaded: a new session, and what was typed goes out once', {
+    timeout: 60_000,
+  }, async () => {
+    const short = await demoBrowser(
+      { graceMs: 2000 },
+      { browserArgs: ['--disable-features=LocalNetworkAccessChecks'] },
+    )
+    try {
+      const room = 'room:reload-expired'
+      const bob = await participant(room, 'bob', short)
+      const cy = await short.openAs('cy', '?room=reload-expired')
+      const net = await network(cy.context())
+      await cy.reload()
+      await expect.poll(() => status(cy), POLL).toBe('open')
+      const typed = ['x1 online']
+      await type(cy, typed)
+      await expect.poll(() => pendingCount(cy), POLL).toBe(0)
+
+      await net.down()
+      await expect.poll(() => cy.getByTestId('status').textContent(), POLL).toBe('offline')
+      const offline = ['x2 offline', 'x3 offline']
+      typed.push(...offline)
+      await type(cy, offline)
+      await expect.poll(() => pendingCount(cy), POLL).toBe(2)
+      // The server gives up on cy: bob sees her leave.
+      const named = () =>
+        [...bob.client.members(room).values()].map((m) => (m.meta as { name?: string }).name)
+      await expect.poll(named, { ...POLL, timeout: 20_000 }).not.toContain('cy')
+      await bob.client.send({ text: 'b1 after cy left' }, { topic: room })
+
+      await cy.reload()
+      await expect.poll(() => pendingCount(cy), POLL).toBe(2)
+      await net.up()
+      await expect.poll(() => status(cy), POLL).toBe('open')
+      await expect.poll(() => cy.getByTestId('session').getAttribute('data-resumed'), POLL).toBe('false')
+      const counts = await expectExactlyOnce(
+        cy,
+        bob.received,
+        { cy: typed, bob: ['b1 after cy left'] },
+        short,
+      )
+      console.log(
+        `reload offline past the grace: ${JSON.stringify({ ...counts, restored: 2 })} (new session)`,
+      )
+      await cy.screenshot({ path: join(ARTIFACTS, 'demo-reload-offline-expired.png') })
+      bob.client.close()
+    } finally {
+      await short.close()
+    }
   })
 })

@@ -170,12 +170,14 @@ describe('the chat app', () => {
 
     await expect(alice.send({ text: '' }, { topic: 'room:lobby' })).rejects.toBeInstanceOf(SendRejectedError)
     await expect(alice.send({ text: 'x'.repeat(501) }, { topic: 'room:lobby' })).rejects.toThrow(/500/)
-    await expect(alice.send({ text: 'hi' }, { topic: 'room:elsewhere' })).rejects.toThrow(
-      /join room:elsewhere/,
-    )
+    // Writing takes the right to join (any room here), not a membership: a new session resends what was
+    // pending before it rejoins (LL-RESUME-6). The room gets it; alice, not a member, does not.
+    await alice.send({ text: 'hi elsewhere' }, { topic: 'room:elsewhere' })
     await expect(alice.send({ text: 'hi' })).rejects.toThrow(/room/)
+    await expect(alice.send({ text: 'hi' }, { topic: 'lobby' })).rejects.toThrow(/room/)
     await expect(alice.join('lobby')).rejects.toThrow()
     expect(seen.bob).toHaveLength(1)
+    expect(seen.alice).toHaveLength(1)
   })
 })
 
