@@ -6,8 +6,9 @@
  * - polling: the client's next POST is held unanswered, unread; an Engine.IO client sends one POST at
  *   a time, so it waits, and what it sends meanwhile stays in its own buffer.
  * What was already read still arrives (a TCP chunk's frames, or one POST's, up to maxHttpBufferSize);
- * the server's hard bound (4105) covers that. Engine.IO's own heartbeat is not paused: its pong waits
- * behind the pause too, so a pause longer than pingTimeout ends the link ('ping timeout') and the
+ * the server's hard bound (4105) covers that. The pause is the whole Engine.IO connection's: an app's
+ * namespaces multiplexed on it wait too. Engine.IO's own heartbeat is not paused: its pong waits
+ * behind the pause too, so a pause longer than pingTimeout can end the link ('ping timeout') and the
  * client resumes its session, nothing lost. Other transports (webtransport) are not paused.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
