@@ -30,10 +30,10 @@ export function lifeline(args: { url: string }): Promise<string> {
 }
 
 /** A plain Socket.IO socket (websocket transport, as its users configure it for this job). */
-export function plain(args: { url: string }): Promise<void> {
+export function plain(args: { url: string; event?: string }): Promise<void> {
   const socket = io(args.url, { transports: ['websocket'], forceNew: true })
   sockets.push(socket)
-  socket.on('m', () => countArrived(1))
+  socket.on(args.event ?? 'm', () => countArrived(1))
   return new Promise<void>((resolve) => socket.once('connect', () => resolve()))
 }
 

@@ -20,6 +20,7 @@ const CLIENTS = here(import.meta.url, './clients.ts')
 export const LIFELINE = 'Lifeline over Socket.IO, full protocol'
 export const PLAIN = 'plain Socket.IO emit'
 export const RECOVERY = 'Socket.IO emit with connectionStateRecovery'
+export const SAME_PACKET = "plain Socket.IO emit, Lifeline's packet"
 
 async function timed(
   peer: Peer,
@@ -64,18 +65,30 @@ function lifelineS2c(messages: number): Side {
   }
 }
 
-function plainS2c(name: string, recovery: boolean, messages: number): Side {
+/**
+ * Plain `emit` sides. `samePacket`: the packet Lifeline's would be (namespace `/lifeline`, event
+ * `lifeline`, the payload inside `{ type, seq, data }`), so the wire and Socket.IO's parsing cost the
+ * same and the ratio is what Lifeline's protocol itself costs: the fair baseline.
+ */
+function plainS2c(name: string, recovery: boolean, messages: number, samePacket = false): Side {
   return {
     name,
     run: async (context: RunContext) => {
       const side = await startSocketIo(recovery)
-      const connected = new Promise<Socket>((resolve) => side.io.once('connection', resolve))
+      const namespace = samePacket ? side.io.of('/lifeline') : side.io.of('/')
+      const connected = new Promise<Socket>((resolve) => namespace.once('connection', resolve))
       const peer = await context.peer()
       try {
-        await peer.call(CLIENTS, 'plain', { url: side.url })
+        await peer.call(CLIENTS, 'plain', {
+          url: samePacket ? `${side.url}/lifeline` : side.url,
+          event: samePacket ? 'lifeline' : 'm',
+        })
         const socket = await connected
         return await timed(peer, messages, () => {
-          for (let i = 0; i < messages; i++) socket.emit('m', payloads[i % payloads.length])
+          if (samePacket) {
+            for (let i = 0; i < messages; i++)
+              socket.emit('lifeline', { type: 'msg', seq: i + 1, data: payloads[i % payloads.length] })
+          } else for (let i = 0; i < messages; i++) socket.emit('m', payloads[i % payloads.length])
         })
       } finally {
         await peer.call(CLIENTS, 'close')
@@ -91,15 +104,20 @@ export function socketIoScenarios(options: BenchOptions): Scenario[] {
     {
       id: 'sio.s2c-burst',
       title: 'server→client over Socket.IO, burst',
-      description: `The server sends ${burst.toLocaleString('en-US')} chat messages to one client (another process) over Socket.IO's websocket transport. Lifeline with everything on (seq, replay log, acks, heartbeats), one frame per \`lifeline\` event (LL-SIO-1); plain Socket.IO emits each payload as an \`m\` event, without and with connection state recovery (which stores every emit for replay). Server CPU is the bench process's user+system time over the burst, client CPU the peer's.`,
-      sides: [lifelineS2c(burst), plainS2c(PLAIN, false, burst), plainS2c(RECOVERY, true, burst)],
+      description: `The server sends ${burst.toLocaleString('en-US')} chat messages to one client (another process) over Socket.IO's websocket transport. Lifeline with everything on (seq, replay log, acks, heartbeats), one frame per \`lifeline\` event (LL-SIO-1); plain Socket.IO emits each payload as an \`m\` event, without and with connection state recovery (which stores every emit for replay), and, as the fair baseline, emits Lifeline's own packet (namespace \`/lifeline\`, event \`lifeline\`, \`{ type, seq, data }\`) so the wire and Socket.IO's parsing cost the same. Server CPU is the bench process's user+system time over the burst, client CPU the peer's.`,
+      sides: [
+        lifelineS2c(burst),
+        plainS2c(PLAIN, false, burst),
+        plainS2c(SAME_PACKET, false, burst, true),
+        plainS2c(RECOVERY, true, burst),
+      ],
       metrics: [
         {
           key: 'rate',
           title: 'messages per second',
           unit: 'msg/s',
           better: 'higher',
-          targets: [{ against: PLAIN, min: 0.9 }, { against: RECOVERY }],
+          targets: [{ against: PLAIN, min: 0.9 }, { against: SAME_PACKET }, { against: RECOVERY }],
         },
         {
           key: 'cpu',
@@ -114,7 +132,7 @@ export function socketIoScenarios(options: BenchOptions): Scenario[] {
           title: 'client CPU per message',
           unit: 'µs/msg',
           better: 'lower',
-          targets: [{ against: PLAIN }],
+          targets: [{ against: PLAIN }, { against: SAME_PACKET }],
         },
       ],
     },
@@ -131,6 +149,8 @@ export interface SocketIoThroughput {
   readonly vsPlain: { readonly median: number; readonly min: number; readonly max: number }
   /** Lifeline / Socket.IO emit with connection state recovery. */
   readonly vsRecovery: { readonly median: number; readonly min: number; readonly max: number }
+  /** Lifeline / plain emit of Lifeline's own packet (the fair baseline: same wire, same parsing). */
+  readonly vsSamePacket: { readonly median: number; readonly min: number; readonly max: number }
 }
 
 /** Runs the Socket.IO row by itself (for the framework's report, `pnpm bench --only sio`). */
@@ -153,5 +173,6 @@ export async function socketIoThroughput(
     rates: Object.fromEntries((rate?.values ?? []).map(({ side, summary }) => [side, summary.median])),
     vsPlain: ratio(PLAIN),
     vsRecovery: ratio(RECOVERY),
+    vsSamePacket: ratio(SAME_PACKET),
   }
 }
