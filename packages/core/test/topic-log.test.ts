@@ -1,3 +1,4 @@
+import { jsonShape } from '@lifeline/protocol'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_PRESENCE_BOUNDS, DEFAULT_TOPIC_BOUNDS, TopicLog } from '../src/server/topic-log.js'
 import { SimulatedClock } from '../src/testing/simulated-clock.js'
@@ -7,16 +8,38 @@ const seqs = (log: TopicLog<string>, after: number, limit?: number) =>
 const values = (log: TopicLog<string>, after: number) => log.read(after).map((e) => e.value)
 
 describe('TopicLog', () => {
-  it('has the documented defaults: 10,000 messages / 4 MiB, 10,000 presence entries / 2 MiB, 5 minutes', () => {
-    expect(DEFAULT_TOPIC_BOUNDS).toEqual({ maxEntries: 10_000, maxBytes: 4 * 1024 * 1024, maxAgeMs: 300_000 })
+  it('has the documented defaults: 10,000 messages / 8 MiB, 10,000 presence entries / 4 MiB, 5 minutes', () => {
+    expect(DEFAULT_TOPIC_BOUNDS).toEqual({ maxEntries: 10_000, maxBytes: 8 * 1024 * 1024, maxAgeMs: 300_000 })
     expect(DEFAULT_PRESENCE_BOUNDS).toEqual({
       maxEntries: 10_000,
-      maxBytes: 2 * 1024 * 1024,
+      maxBytes: 4 * 1024 * 1024,
       maxAgeMs: 300_000,
     })
     const log = new TopicLog<string>(new SimulatedClock())
     for (let i = 0; i < 10_001; i++) log.append(`m${i}`, 1)
     expect(log.size.messages).toBe(10_000)
+  })
+
+  it('LL-LIMIT-2, LL-LIMIT-10: the default bounds hold 10,000 chat messages and their presence, counted as memory held', () => {
+    const log = new TopicLog<string>(new SimulatedClock())
+    const data = {
+      from: 'user7',
+      text: 'message 7: the quick brown fox jumps over the lazy dog',
+      at: 1763000000007,
+    }
+    for (let seq = 1; seq <= 10_000; seq++) {
+      const text = JSON.stringify({ type: 'msg', seq, topic: 'room', data })
+      log.append(text, jsonShape(text).heldBytes)
+    }
+    const presence = JSON.stringify({
+      type: 'presence',
+      seq: 1,
+      topic: 'room',
+      sid: 's'.repeat(22),
+      event: 'away',
+    })
+    for (let i = 0; i < 10_000; i++) log.append(presence, jsonShape(presence).heldBytes, true)
+    expect(log.size).toEqual({ messages: 10_000, presence: 10_000 })
   })
 
   it('LL-SEQ-1: messages and presence share one seq space and read back merged in seq order', () => {

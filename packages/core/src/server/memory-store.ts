@@ -18,12 +18,12 @@ import { DEFAULT_TOPIC_LOG_BOUNDS, type TopicLogBounds, TopicLogs } from './topi
 export interface MemoryStoreOptions {
   /**
    * Bounds of each topic's messages (LL-LIMIT-2); bytes count the memory entries hold (LL-LIMIT-10).
-   * Default: 10,000 entries, 4 MiB, 5 minutes.
+   * Default: 10,000 entries, 8 MiB, 5 minutes.
    */
   topicLog?: Partial<LogBounds>
   /**
    * Bounds of each topic's presence entries, kept apart so presence never evicts a message
-   * (LL-PRESENCE-5). Default: 10,000 entries, 2 MiB, 5 minutes.
+   * (LL-PRESENCE-5). Default: 10,000 entries, 4 MiB, 5 minutes.
    */
   presenceLog?: Partial<LogBounds>
   /** Bounds of each session's direct log. Default: 10,000 entries, 1 MiB, 5 minutes. */

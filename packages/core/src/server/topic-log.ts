@@ -1,17 +1,24 @@
 import type { Clock } from '../clock.js'
 import { type LogBounds, type LogEntry, stripUndefined } from './replay-log.js'
 
-/** Bounds of a topic's messages (LL-LIMIT-2). Default: 10,000 entries, 4 MiB, 5 minutes. */
+/**
+ * Bounds of a topic's messages (LL-LIMIT-2). Default: 10,000 entries, 8 MiB, 5 minutes. Bytes count the
+ * memory held (LL-LIMIT-10), about 4x the text for a chat message (a 150-character one holds ~620
+ * bytes), so 8 MiB lets the entry bound decide for typical messages: a drop of 10,000 is replayed.
+ */
 export const DEFAULT_TOPIC_BOUNDS: LogBounds = Object.freeze({
   maxEntries: 10_000,
-  maxBytes: 4 * 1024 * 1024,
+  maxBytes: 8 * 1024 * 1024,
   maxAgeMs: 5 * 60 * 1000,
 })
 
-/** Bounds of a topic's presence entries, apart from its messages (LL-PRESENCE-5). */
+/**
+ * Bounds of a topic's presence entries, apart from its messages (LL-PRESENCE-5). Default: 10,000
+ * entries, 4 MiB (an entry without meta holds ~400 bytes), 5 minutes.
+ */
 export const DEFAULT_PRESENCE_BOUNDS: LogBounds = Object.freeze({
   maxEntries: 10_000,
-  maxBytes: 2 * 1024 * 1024,
+  maxBytes: 4 * 1024 * 1024,
   maxAgeMs: 5 * 60 * 1000,
 })
 
