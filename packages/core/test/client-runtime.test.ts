@@ -686,7 +686,7 @@ describe('LifelineClient: attempts, auth and failures', () => {
     expect(storage.load()?.memento).toEqual(expect.any(String))
     const pending = handled(client.send('unprocessed'))
     await settle()
-    expect(w.server.kick(sid, 'banned by moderator')).toBe(true)
+    expect(await w.server.kick(sid, 'banned by moderator')).toBe(true)
     await settle()
     const error = closedError(client)
     expect(error).toBeInstanceOf(ServerClosedError)

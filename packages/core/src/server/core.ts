@@ -1,6 +1,7 @@
 /**
  * The server's shared state and the operations every part of it uses: appending to streams,
- * presence, the session phase machine's effects, and freeing what a session held.
+ * presence, the session lifecycle's effects (session-machine.ts), and freeing what a session held.
+ * Ownership across nodes (claims, takeovers, requests to other nodes) is in ownership.ts.
  */
 import {
   CloseCode,
@@ -17,12 +18,20 @@ import { FlushScheduler, type ServerConnection } from './connection.js'
 import { MementoSigner } from './memento.js'
 import type { ResolvedServerOptions, SessionHandle } from './options.js'
 import { RateLimiter } from './rate-limiter.js'
+import { Ownership } from './ownership.js'
 import type { ServerSession } from './session.js'
-import { type SessionEvent, sessionTransition } from './session-machine.js'
-import { type EntryFrame, type StreamEntry, type StreamName, topicStream } from './store.js'
+import { type EndReason, owns, type SessionEvent, sessionTransition } from './session-machine.js'
+import {
+  type EndedReason,
+  type EntryFrame,
+  type StoredMember,
+  type StreamEntry,
+  type StreamName,
+  topicStream,
+} from './store.js'
 import { TopicRegistry } from './topic-registry.js'
 
-export type EndReason = 'bye' | 'kick' | 'grace' | 'shutdown'
+export type { EndReason } from './session-machine.js'
 
 export interface ServerEvents extends Record<string, unknown> {
   /** A session opened on a connection: new, or resumed (LL-RESUME-2..4). */
@@ -39,6 +48,8 @@ export interface ServerEvents extends Record<string, unknown> {
   away: { readonly sid: string; readonly code: number }
   /** A session ended (LL-GRACE-2, LL-GRACE-3). */
   end: { readonly sid: string; readonly reason: EndReason }
+  /** Another node took a session this node held (LL-NODE-3); it lives on there. */
+  moved: { readonly sid: string; readonly term: number }
   /** Entries replayed on a resume or a join with `from` (LL-REPLAY-1). */
   replay: { readonly sid: string; readonly entries: number }
   /** A connection refused before a session opened (auth, version, limits). */
@@ -51,7 +62,7 @@ export interface ServerEvents extends Record<string, unknown> {
 const MAX_TOMBSTONES = 10_000
 
 /** The reason a late resume of an ended session gets (LL-RESUME-4). */
-const END_REASONS: Readonly<Record<EndReason, UnrecoveredReason>> = {
+const END_REASONS: Readonly<Record<EndReason, EndedReason>> = {
   bye: 'ended',
   kick: 'kicked',
   grace: 'expired',
@@ -66,7 +77,12 @@ export class ServerCore extends Emitter<ServerEvents> {
   readonly registry: TopicRegistry
   readonly scheduler = new FlushScheduler()
   readonly failedResumes: RateLimiter
+  readonly ownership: Ownership
+  /** Set by `halt()`: this node acts as a dead one, writing nothing more. */
+  halted = false
   private readonly tombstones = new Map<string, UnrecoveredReason>()
+  /** Reports a failed store write of a session (shared by every session: no closure each). */
+  readonly writeFailed = (error: unknown): void => this.reportError(error, 'store: a write failed')
 
   constructor(readonly options: ResolvedServerOptions) {
     super()
@@ -77,6 +93,7 @@ export class ServerCore extends Emitter<ServerEvents> {
     })
     this.registry = new TopicRegistry(options.bus, options.presenceBatchMs > 0, options.store)
     this.failedResumes = new RateLimiter(options.clock, options.maxFailedResumesPerMinute, 60_000)
+    this.ownership = new Ownership(this)
   }
 
   override emit<K extends keyof ServerEvents>(event: K, value: ServerEvents[K]): void {
@@ -146,44 +163,78 @@ export class ServerCore extends Emitter<ServerEvents> {
     }
   }
 
-  /** Publishes a presence entry on a topic that has presence (LL-PRESENCE-1, -2, -6). */
+  /**
+   * Publishes a presence entry on a topic that has presence (LL-PRESENCE-1, -2, -6), after writing the
+   * member to the store (LL-NODE-7), in the order of the session's other writes.
+   */
   presence(session: ServerSession, topic: string, event: 'joined' | 'away' | 'reconnected' | 'left'): void {
+    if (this.halted) return
     if (event === 'left') this.registry.unsubscribe(topic, session)
     if (!this.options.presence(topic)) return
-    if (event !== 'left') this.registry.setMember(topic, session, event === 'away' ? 'away' : 'online')
-    const meta = session.meta
-    this.seqOf(() =>
-      this.append(topicStream(topic), (seq) =>
+    const { sid, meta } = session
+    const stream = topicStream(topic)
+    const state: StoredMember['state'] = event === 'away' ? 'away' : 'online'
+    const member: StoredMember | undefined =
+      event === 'left' ? undefined : meta === undefined ? { sid, state } : { sid, state, meta }
+    const store = this.options.store
+    const append = (): Promise<void> | undefined => {
+      const entry = this.append(stream, (seq) =>
         meta === undefined
-          ? { type: 'presence', seq, topic, sid: session.sid, event }
-          : { type: 'presence', seq, topic, sid: session.sid, event, meta },
-      ),
-    ).catch((error: unknown) => this.reportError(error, 'presence append failed'))
+          ? { type: 'presence', seq, topic, sid, event }
+          : { type: 'presence', seq, topic, sid, event, meta },
+      )
+      return entry instanceof Promise ? entry.then(() => {}) : undefined
+    }
+    session.writes.run(() => {
+      const written = store.setMember(stream, sid, member)
+      return written instanceof Promise ? written.then(append) : append()
+    })
   }
 
-  /** Runs the session phase machine and performs its effects. */
-  transition(session: ServerSession, event: SessionEvent, reason: EndReason = 'grace'): void {
-    const [phase, effects] = sessionTransition(session.phase, event)
-    session.phase = phase
+  /** Runs the session lifecycle and performs its effects. */
+  transition(session: ServerSession, event: SessionEvent): void {
+    if (this.halted) return
+    const [state, effects] = sessionTransition(session.state, event)
+    session.state = state
     for (const effect of effects) {
       switch (effect.type) {
         case 'presence':
           for (const topic of [...session.topics]) this.presence(session, topic, effect.event)
           break
-        case 'start-grace':
-          session.expiresAt = this.options.clock.now() + this.options.graceMs
-          session.graceTimer.set(this.options.graceMs, () => this.transition(session, { type: 'grace-over' }))
-          this.persist(session)
+        case 'start-grace': {
+          // An adopted session keeps what is left of its grace (LL-NODE-6), never more than a full one.
+          const now = this.options.clock.now()
+          const left = session.expiresAt === undefined ? this.options.graceMs : session.expiresAt - now
+          const ms = Math.max(0, Math.min(this.options.graceMs, left))
+          session.expiresAt = now + ms
+          session.graceTimer.set(ms, () => this.transition(session, { type: 'grace-over' }))
           break
+        }
         case 'cancel-grace':
           session.graceTimer.clear()
           session.expiresAt = undefined
           break
+        case 'claim':
+          this.ownership.claim(session, effect.term, effect.purpose)
+          break
+        case 'persist':
+          this.persist(session)
+          break
+        case 'take-over':
+          this.ownership.takeOver(session)
+          break
+        case 'close':
+          this.closeMoved(session, effect.code)
+          break
         case 'free':
-          this.free(session, reason)
+          this.free(session, effect.reason)
+          break
+        case 'release':
+          this.release(session)
           break
       }
     }
+    session.settle()
   }
 
   /** Ends a session at once, closing its connection with a bye when it has one (LL-GRACE-3). */
@@ -191,7 +242,7 @@ export class ServerCore extends Emitter<ServerEvents> {
     const connection = session.connection
     session.connection = undefined
     if (connection !== undefined && bye !== undefined) connection.close(bye)
-    this.transition(session, { type: 'end' }, reason)
+    this.transition(session, { type: 'end', reason })
   }
 
   /** The transport or the heartbeat ended a connection. */
@@ -229,10 +280,22 @@ export class ServerCore extends Emitter<ServerEvents> {
     return this.tombstones.get(sid)
   }
 
+  /**
+   * Writes the session's record, after its earlier writes (LL-NODE-2); only while this node owns it.
+   * The record is taken when the write runs, so it is the newest.
+   */
   persist(session: ServerSession): void {
-    this.options.store
-      .putSession(session.record())
-      .catch((error: unknown) => this.reportError(error, 'store: putSession failed'))
+    if (this.halted) return
+    if (!owns(session.state) && session.phase !== 'expiring' && session.phase !== 'ending') return
+    const store = this.options.store
+    const node = this.options.node
+    session.writes.run(() => store.putSession(session.record(node)))
+  }
+
+  /** Persists, and resolves once the record (and every earlier write) is stored. */
+  persisted(session: ServerSession): Promise<void> {
+    this.persist(session)
+    return session.writes.idle()
   }
 
   handle(session: ServerSession): SessionHandle {
@@ -250,13 +313,21 @@ export class ServerCore extends Emitter<ServerEvents> {
         return session.topics
       },
       send: (data, options) => this.sendDirect(session, data, options?.appMemento),
-      kick: (reason = 'kicked') =>
-        this.end(session, 'kick', { type: 'bye', code: CloseCode.KICKED, reason, reconnect: false }),
+      kick: (reason = 'kicked') => void this.kick(session, reason),
     }
+  }
+
+  /** LL-INTENT-2; a session that moved to another node is kicked there (LL-NODE-9). */
+  kick(session: ServerSession, reason: string): Promise<boolean> {
+    if (session.phase === 'ended') return Promise.resolve(false)
+    if (!owns(session.state)) return this.ownership.kick(session.sid, reason)
+    this.end(session, 'kick', { type: 'bye', code: CloseCode.KICKED, reason, reconnect: false })
+    return Promise.resolve(true)
   }
 
   /** Sends to a session's direct stream; the app memento rides on the message (LL-APPM-1). */
   sendDirect(session: ServerSession, data: unknown, appMemento?: unknown): Promise<number> {
+    if (session.phase === 'released') return this.ownership.send(session.sid, data, appMemento) // LL-NODE-9
     return this.seqOf(() => {
       if (session.phase === 'ended') throw new Error(`session ${session.sid} has ended`)
       let am: string | undefined
@@ -271,25 +342,69 @@ export class ServerCore extends Emitter<ServerEvents> {
     })
   }
 
-  private free(session: ServerSession, reason: EndReason): void {
+  /** Takes a session off a topic (a leave, or the app removing it: LL-TOPIC-4, LL-TOPIC-7). */
+  leave(session: ServerSession, topic: string): boolean {
+    if (!session.topics.delete(topic)) return false
+    session.removeStream(topicStream(topic))
+    this.presence(session, topic, 'left')
+    this.persist(session)
+    return true
+  }
+
+  /** LL-TOPIC-7: unjoined REMOVED, presence left. */
+  remove(session: ServerSession, topic: string, reason: string): boolean {
+    if (!this.leave(session, topic)) return false
+    session.connection?.send({ type: 'unjoined', topic, code: CloseCode.REMOVED, reason })
+    return true
+  }
+
+  /** LL-RESUME-8 across nodes: the connection here ends; the session goes on elsewhere. */
+  private closeMoved(session: ServerSession, code: 'superseded' | 'replaced'): void {
+    const connection = session.connection
+    session.connection = undefined
+    connection?.close(
+      code === 'superseded'
+        ? { type: 'bye', code: CloseCode.SUPERSEDED, reason: 'superseded by a newer connection', reconnect: true }
+        : { type: 'bye', code: CloseCode.SESSION_REPLACED, reason: 'session resumed elsewhere', reconnect: false },
+    )
+  }
+
+  /** What the session held on this node, dropped; the store's shared state is left as it is. */
+  private forget(session: ServerSession): void {
     session.graceTimer.clear()
     for (const topic of session.topics) this.registry.unsubscribe(topic, session)
-    session.topics.clear()
     session.unsubscribeDirect?.()
     session.unsubscribeDirect = undefined
-    this.sessions.delete(session.sid)
-    const count = (this.sessionsBySubject.get(session.subject) ?? 1) - 1
-    if (count <= 0) this.sessionsBySubject.delete(session.subject)
-    else this.sessionsBySubject.set(session.subject, count)
+    if (this.sessions.get(session.sid) === session) {
+      this.sessions.delete(session.sid)
+      const count = (this.sessionsBySubject.get(session.subject) ?? 1) - 1
+      if (count <= 0) this.sessionsBySubject.delete(session.subject)
+      else this.sessionsBySubject.set(session.subject, count)
+    }
+  }
+
+  /** Another node owns the session now (LL-NODE-3): forgotten here without a word to its topics. */
+  private release(session: ServerSession): void {
+    this.forget(session)
+    // Sends queued behind the one being processed were never processed: the client resends them.
+    session.dropBacklog()
+    this.emit('moved', { sid: session.sid, term: session.state.term })
+  }
+
+  /** The session ended here (its `left` is published): its tombstone and the end of its shared state. */
+  private free(session: ServerSession, reason: EndReason): void {
+    this.forget(session)
+    session.topics.clear()
     if (this.tombstones.size >= MAX_TOMBSTONES) {
       const oldest = this.tombstones.keys().next().value
       if (oldest !== undefined) this.tombstones.delete(oldest)
     }
-    this.tombstones.set(session.sid, END_REASONS[reason])
-    const store = this.options.store
-    Promise.all([store.deleteSession(session.sid), store.dropStream(session.direct)]).catch(
-      (error: unknown) => this.reportError(error, 'store: freeing a session failed'),
-    )
+    const ended = END_REASONS[reason]
+    this.tombstones.set(session.sid, ended)
+    const { store, node } = this.options
+    // LL-NODE-4: the tombstone, at the term won to end the session, tells every node how it ended.
+    session.writes.run(() => store.putSession({ ...session.record(node), ended, expiresAt: undefined }))
+    session.writes.run(() => store.dropStream(session.direct))
     this.emit('end', { sid: session.sid, reason })
   }
 }

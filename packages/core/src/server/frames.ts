@@ -17,6 +17,7 @@ import type { ServerConnection } from './connection.js'
 import type { ServerCore } from './core.js'
 import { handleHello, readAll } from './handshake.js'
 import type { ServerSession } from './session.js'
+import { owns } from './session-machine.js'
 import { type SessionStore, type StreamHead, topicStream } from './store.js'
 
 function protocolError(connection: ServerConnection, reason: string): void {
@@ -126,6 +127,11 @@ function receiveSend(
   frame: Send,
   bytes: number | undefined,
 ): void {
+  if (session.resync && frame.seq > session.received) {
+    // LL-NODE-3: taken from a node that died; the client's numbering is where the sends go on.
+    session.received = session.processed = frame.seq - 1
+  }
+  session.resync = false
   if (frame.seq <= session.received) {
     // LL-SEND-2: a resend of what the server had not processed when this connection's welcome went
     // out, once; anything else reuses a seq, and acking it would ack a message never processed.
@@ -147,19 +153,19 @@ function receiveSend(
 
 /** Processes one send; an async step makes the session busy so later sends wait their turn. */
 function process(core: ServerCore, session: ServerSession, frame: Send): void {
-  let admitted: boolean | Promise<boolean>
+  let seen: boolean | Promise<boolean>
   try {
-    admitted = core.options.store.admitMessageId(session.subject, frame.id)
+    seen = core.options.store.seenMessageId(session.subject, frame.id)
   } catch (error) {
-    admitted = Promise.reject(error)
+    seen = Promise.reject(error)
   }
-  if (typeof admitted === 'boolean') return deliver(core, session, frame, admitted)
+  if (typeof seen === 'boolean') return deliver(core, session, frame, !seen)
   session.busy = true
-  admitted.then(
-    (fresh) => deliver(core, session, frame, fresh),
+  seen.then(
+    (known) => deliver(core, session, frame, !known),
     (error: unknown) => {
-      core.reportError(error, 'store: admitMessageId failed')
-      reject(core, session, frame.seq, 'could not check the message id')
+      core.reportError(error, 'store: seenMessageId failed')
+      reject(core, session, frame, 'could not check the message id', false)
     },
   )
 }
@@ -167,35 +173,66 @@ function process(core: ServerCore, session: ServerSession, frame: Send): void {
 function deliver(core: ServerCore, session: ServerSession, frame: Send, fresh: boolean): void {
   const onMessage = core.options.onMessage
   // LL-SEND-3: an id seen from this subject within the window counts as processed, unseen by the app.
-  if (!fresh || onMessage === undefined) return done(core, session, frame.seq)
+  if (!fresh) return done(core, session, frame.seq)
+  if (onMessage === undefined) return processed(core, session, frame)
   let result: void | Promise<void>
   try {
     result = onMessage({ id: frame.id, seq: frame.seq, topic: frame.topic, data: frame.data }, session.app)
   } catch (error) {
-    return reject(core, session, frame.seq, core.publicReason(error, 'rejected', 'onMessage failed'))
+    return reject(core, session, frame, core.publicReason(error, 'rejected', 'onMessage failed'), true)
   }
-  if (!(result instanceof Promise)) return done(core, session, frame.seq)
+  if (!(result instanceof Promise)) return processed(core, session, frame)
   session.busy = true
   result.then(
-    () => done(core, session, frame.seq),
+    () => processed(core, session, frame),
     (error: unknown) =>
-      reject(core, session, frame.seq, core.publicReason(error, 'rejected', 'onMessage failed')),
+      reject(core, session, frame, core.publicReason(error, 'rejected', 'onMessage failed'), true),
+  )
+}
+
+/**
+ * LL-NODE-8: the id is recorded only now that the app processed the message, so a node that dies in
+ * between leaves it to be processed on the next node, never acked unprocessed.
+ */
+function processed(core: ServerCore, session: ServerSession, frame: Send): void {
+  if (core.halted) return
+  let recorded: void | Promise<void>
+  try {
+    recorded = core.options.store.recordMessageId(session.subject, frame.id)
+  } catch (error) {
+    recorded = Promise.reject(error)
+  }
+  if (!(recorded instanceof Promise)) return done(core, session, frame.seq)
+  session.busy = true
+  recorded.then(
+    () => done(core, session, frame.seq),
+    (error: unknown) => {
+      // Processed, but a resend may be processed again: said, not hidden.
+      core.reportError(error, 'store: recordMessageId failed')
+      done(core, session, frame.seq)
+    },
   )
 }
 
 /** LL-SEND-5: the app said no; the client learns why, and the message counts as processed. */
-function reject(core: ServerCore, session: ServerSession, seq: number, reason: string): void {
-  session.connection?.send({ type: 'error', code: CloseCode.REJECTED, reason, ref: seq })
-  done(core, session, seq)
+function reject(core: ServerCore, session: ServerSession, frame: Send, reason: string, record: boolean): void {
+  session.connection?.send({ type: 'error', code: CloseCode.REJECTED, reason, ref: frame.seq })
+  if (record) processed(core, session, frame)
+  else done(core, session, frame.seq)
 }
 
 function done(core: ServerCore, session: ServerSession, seq: number): void {
+  session.busy = false
+  if (!owns(session.state)) {
+    // Taken over meanwhile (LL-NODE-3): the new owner acks; the sends queued here were dropped.
+    return session.idle()
+  }
   session.processed = seq
   session.unprocessed.delete(seq)
-  session.busy = false
   scheduleAck(session)
   const next = session.dequeue()
   if (next !== undefined) process(core, session, next)
+  else session.idle()
   // After the next one started: reading again may deliver sends at once, and they must queue behind it.
   if (session.connection?.isReadingPaused === true) backpressure(core, session)
 }
@@ -217,7 +254,7 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
   if (session.topics.has(topic)) {
     // LL-TOPIC-3: already joined: answer again, no new presence.
     const cursor = session.cursor(stream)
-    const joined: Joined = { type: 'joined', topic, seq: cursor?.sent ?? 0, ...membersOf(core, topic) }
+    const joined: Joined = { type: 'joined', topic, seq: cursor?.sent ?? 0, ...(await membersOf(core, topic)) }
     if (cursor?.epoch !== undefined) joined.epoch = cursor.epoch
     return connection.send(joined)
   }
@@ -281,13 +318,15 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
     ;({ lastSeq, epoch } = head)
     cursor = lastSeq
   }
+  // LL-PRESENCE-3, LL-NODE-7: every node's members, read after lastSeq, so as of it at least;
+  // applying a later entry again is harmless.
+  const members = await membersOf(core, topic)
   if (!session.topics.has(topic)) return // left while we read
   // Resumed on another connection while we read: that resume holds, reads and replays this topic
   // itself; releasing its hold here would let a live entry slip between its read and its welcome.
   if (session.connection !== connection) return
   session.reset(stream, cursor, epoch)
-  // LL-PRESENCE-3: members as of lastSeq at least; applying a later entry again is harmless.
-  const joined: Joined = { type: 'joined', topic, seq: cursor, epoch, ...membersOf(core, topic) }
+  const joined: Joined = { type: 'joined', topic, seq: cursor, epoch, ...members }
   if (recovered !== undefined) joined.recovered = recovered
   if (lastSeq > cursor) joined.membersSeq = lastSeq
   // LL-APPM-8: read at or after the cursor was fixed, so with a seq at or below it, no later app memento
@@ -301,17 +340,13 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
 }
 
 /** LL-PRESENCE-3, LL-PRESENCE-6: the member list, or the explicit word that the topic has none. */
-function membersOf(core: ServerCore, topic: string): Pick<Joined, 'members' | 'presence'> {
-  return core.options.presence(topic)
-    ? { members: core.registry.members(topic) }
-    : { members: [], presence: false }
+async function membersOf(core: ServerCore, topic: string): Promise<Pick<Joined, 'members' | 'presence'>> {
+  if (!core.options.presence(topic)) return { members: [], presence: false }
+  const read = core.options.store.members(topicStream(topic))
+  return { members: [...(read instanceof Promise ? await read : read)] }
 }
 
 /** Takes a session off a topic (a leave, or the app removing it: LL-TOPIC-4, LL-TOPIC-7). */
 export function leaveTopic(core: ServerCore, session: ServerSession, topic: string): boolean {
-  if (!session.topics.delete(topic)) return false
-  session.removeStream(topicStream(topic))
-  core.presence(session, topic, 'left')
-  core.persist(session)
-  return true
+  return core.leave(session, topic)
 }

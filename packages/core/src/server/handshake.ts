@@ -52,24 +52,53 @@ export async function readAll(
   return { covered: true, entries, lastSeq: read.lastSeq, epoch: first.epoch }
 }
 
-type ResumeDecision = { readonly session: ServerSession } | { readonly reason: UnrecoveredReason }
+type ResumeDecision =
+  | { readonly session: ServerSession }
+  | { readonly reason: UnrecoveredReason }
+  /** Another connection took the session meanwhile (LL-RESUME-8). */
+  | { readonly closed: CloseCode }
 
-/** Which session a memento may resume, if any. Verification comes before any lookup (LL-MEMENTO-2). */
-export function decideResume(core: ServerCore, memento: string, subject: string): ResumeDecision {
+/** How many times a resume decides again after a claim or takeover in flight settled. */
+const MAX_DECISIONS = 4
+
+/**
+ * Which session a memento may resume, if any. Verification comes before any lookup (LL-MEMENTO-2).
+ * A session this node does not hold is looked up in the store and taken over (LL-NODE-3).
+ */
+export async function decideResume(
+  core: ServerCore,
+  memento: string,
+  subject: string,
+  cid: string | undefined,
+): Promise<ResumeDecision> {
   const verified = core.signer.verify(memento)
   // LL-MEMENTO-9: a retired key is no attack, and has a reason of its own.
   if (!verified.ok) return { reason: verified.reason === 'unknown-key' ? 'retired' : 'invalid' }
   const claims = verified.claims
   if (claims.sub !== subject) return { reason: 'invalid' } // LL-AUTH-5: never another subject's session
   if (claims.exp <= core.options.clock.now()) return { reason: 'expired' } // LL-MEMENTO-4: server time only
-  const session = core.sessions.get(claims.sid)
-  if (session === undefined || session.phase === 'ended') {
-    return { reason: core.endReason(claims.sid) ?? 'unknown' } // LL-RESUME-4
-  }
   // LL-MEMENTO-5: any generation from the proven one up to the newest, however many welcomes were
   // lost; below the proven one, never again.
-  const accepted = claims.gen >= session.proven && claims.gen <= session.generation
-  return accepted ? { session } : { reason: 'invalid' }
+  const accepted = (proven: number, generation: number) => claims.gen >= proven && claims.gen <= generation
+  for (let decisions = 0; decisions < MAX_DECISIONS; decisions++) {
+    const session = core.sessions.get(claims.sid)
+    if (session?.unsettled === true) {
+      await session.whenSettled()
+      continue
+    }
+    if (session !== undefined) {
+      return accepted(session.proven, session.generation) ? { session } : { reason: 'invalid' }
+    }
+    const ended = core.endReason(claims.sid)
+    if (ended !== undefined) return { reason: ended } // LL-RESUME-4
+    const record = await core.options.store.getSession(claims.sid)
+    if (core.sessions.has(claims.sid)) continue // taken here meanwhile
+    if (record === undefined) return { reason: 'unknown' }
+    if (record.ended !== undefined) return { reason: record.ended } // LL-NODE-4: how it ended, cluster-wide
+    if (record.subject !== subject || !accepted(record.proven, record.generation)) return { reason: 'invalid' }
+    return core.ownership.adopt(record, true, cid)
+  }
+  return { closed: CloseCode.SUPERSEDED }
 }
 
 /** LL-AUTH-6: 1-256 UTF-8 bytes of well-formed Unicode, no control characters: every memento can carry it. */
@@ -130,9 +159,20 @@ export async function handleHello(
   if (connection.isClosed) return
   let reason: UnrecoveredReason | undefined
   if (hello.resume !== undefined) {
-    const decision = decideResume(core, hello.resume.memento, identity.subject)
+    const decision = await decideResume(core, hello.resume.memento, identity.subject, hello.cid)
+    if (connection.isClosed) {
+      // Taken from the store for a connection that is gone meanwhile: away here, in its grace.
+      if ('session' in decision && decision.session.connection === undefined)
+        core.transition(decision.session, { type: 'dropped' })
+      return
+    }
     // LL-RESUME-9: a memento that verifies is never refused, whatever others did.
     if ('session' in decision) return resume(core, connection, hello, decision.session, version, dedup)
+    if ('closed' in decision) {
+      const superseded = decision.closed === CloseCode.SUPERSEDED
+      const reason = superseded ? 'superseded by a newer connection' : 'session resumed elsewhere'
+      return connection.close({ type: 'bye', code: decision.closed, reason, reconnect: superseded })
+    }
     reason = decision.reason
     const key =
       reason === 'invalid'
@@ -194,7 +234,7 @@ function newSessionId(core: ServerCore): string {
   return `s_${Buffer.from(core.options.randomBytes(16)).toString('base64url')}`
 }
 
-function openSession(
+async function openSession(
   core: ServerCore,
   connection: ServerConnection,
   hello: Hello,
@@ -202,7 +242,7 @@ function openSession(
   version: number,
   reason: UnrecoveredReason | undefined,
   dedup: DedupInfo,
-): void {
+): Promise<void> {
   const options = core.options
   if (core.sessions.size >= options.maxSessions) {
     return refuse(core, connection, CloseCode.OVERLOADED, 'too many sessions')
@@ -220,11 +260,17 @@ function openSession(
   session.connection = connection
   session.resendable = new Map()
   connection.sid = session.sid
-  const welcome = welcomeFrame(core, session, version, core.issueMemento(session), dedup)
+  const memento = core.issueMemento(session)
+  // LL-NODE-2: stored before the client holds a memento of it, so every node can resume it.
+  core.persist(session)
+  if (session.writes.busy) {
+    await session.writes.idle()
+    if (session.connection !== connection || connection.isClosed) return
+  }
+  const welcome = welcomeFrame(core, session, version, memento, dedup)
   if (reason !== undefined) welcome.reason = reason
   connection.opened(options.heartbeatMs, options.heartbeatTimeoutMs)
   connection.send(welcome)
-  core.persist(session)
   core.emit('session', {
     sid: session.sid,
     subject: session.subject,
@@ -340,6 +386,12 @@ async function resume(
     }
   })
   const recovered = lost.seq === undefined && lost.topics === undefined
+  // LL-NODE-2: the memento's generation is stored before the client holds it, so any node resumes it.
+  core.persist(session)
+  if (session.writes.busy) {
+    await session.writes.idle()
+    if (session.connection !== connection || connection.isClosed) return
+  }
   const welcome = welcomeFrame(core, session, version, memento, dedup)
   welcome.resumed = true
   welcome.recovered = recovered

@@ -4,7 +4,12 @@ import { DEFAULT_DEDUP_BOUNDS, type DedupBounds, DedupWindow } from './dedup-win
 import { type LogBounds, ReplayLog } from './replay-log.js'
 import type {
   Bus,
+  Claim,
+  ClaimResult,
   DedupInfo,
+  NodeReply,
+  NodeRequest,
+  StoredMember,
   SessionRecord,
   SessionStore,
   StreamEntry,
@@ -32,6 +37,8 @@ export interface MemoryStoreOptions {
   dedup?: Partial<DedupBounds>
   /** Most subjects with a window; the oldest window goes first (LL-LIMIT-4). Default: 100000. */
   maxSubjects?: number
+  /** Most ended sessions whose tombstone is kept (LL-RESUME-4); the oldest goes first. Default: 10000. */
+  maxTombstones?: number
   /** Random bytes for incarnation ids (LL-EPOCH-1, LL-SEND-10). Default: crypto.getRandomValues. */
   randomBytes?: (size: number) => Uint8Array
   /** Logs of topics no session here holds any more, kept for rejoins from a cursor (LL-LIMIT-9). */
@@ -49,8 +56,17 @@ interface Window {
   readonly ids: DedupWindow
 }
 
+/**
+ * Everything in this process. Several servers in one process may share one (with one MemoryBus):
+ * claims, records and members are then decided here for all of them, as a shared store would.
+ */
 export class MemoryStore implements SessionStore {
   private readonly sessions = new Map<string, SessionRecord>()
+  /** Ended sessions, oldest end first: their records are tombstones, bounded (LL-RESUME-4). */
+  private readonly tombstones = new Set<string>()
+  /** Each session's current term, once claimed past its first (LL-NODE-1). */
+  private readonly claims = new Map<string, Claim>()
+  private readonly topicMembers = new Map<StreamName, Map<string, StoredMember>>()
   private readonly streams = new Map<StreamName, DirectLog>()
   private readonly topics: TopicLogs
   private readonly windows = new Map<string, Window>()
@@ -84,12 +100,57 @@ export class MemoryStore implements SessionStore {
     return this.sessions.get(sid)
   }
 
+  /** LL-NODE-2: an older owner's late write never replaces a newer one's. */
   async putSession(record: SessionRecord): Promise<void> {
-    this.sessions.set(record.sid, record)
+    const { sid } = record
+    const stored = this.sessions.get(sid)
+    if (stored !== undefined && (stored.term > record.term || (stored.term === record.term && stored.version > record.version)))
+      return
+    if (stored?.ended !== undefined) return // a tombstone is final
+    this.sessions.set(sid, record)
+    if (record.ended === undefined) return
+    this.tombstones.add(sid)
+    if (this.tombstones.size > (this.options.maxTombstones ?? 10_000)) {
+      const oldest = this.tombstones.values().next().value
+      if (oldest !== undefined) {
+        this.tombstones.delete(oldest)
+        this.sessions.delete(oldest)
+        this.claims.delete(oldest)
+      }
+    }
   }
 
-  async deleteSession(sid: string): Promise<void> {
-    this.sessions.delete(sid)
+  /** LL-NODE-1: the next term goes to its first claim, unless the current one ended the session. */
+  claim(sid: string, claim: Claim): ClaimResult {
+    const current = this.claims.get(sid) ?? this.firstTerm(sid)
+    const final = current.purpose === 'expire' || current.purpose === 'end'
+    if (final || claim.term !== current.term + 1) return { won: false, owner: current, previous: undefined }
+    this.claims.set(sid, claim)
+    return { won: true, owner: claim, previous: current }
+  }
+
+  /** Term 1 is the session's creator's, never claimed. */
+  private firstTerm(sid: string): Claim {
+    const record = this.sessions.get(sid)
+    return { node: record?.node ?? '', term: 1, purpose: 'resume' }
+  }
+
+  setMember(stream: StreamName, sid: string, member: StoredMember | undefined): void {
+    let members = this.topicMembers.get(stream)
+    if (member === undefined) {
+      members?.delete(sid)
+      if (members?.size === 0) this.topicMembers.delete(stream)
+      return
+    }
+    if (members === undefined) {
+      members = new Map()
+      this.topicMembers.set(stream, members)
+    }
+    members.set(sid, member)
+  }
+
+  members(stream: StreamName): readonly StoredMember[] {
+    return [...(this.topicMembers.get(stream)?.values() ?? [])]
   }
 
   /** Synchronous: the seq is known, and the entry fanned out, in the caller's tick. */
@@ -149,8 +210,12 @@ export class MemoryStore implements SessionStore {
     else this.streams.delete(stream)
   }
 
-  admitMessageId(subject: string, id: string): boolean {
-    return this.window(subject).ids.admit(id)
+  seenMessageId(subject: string, id: string): boolean {
+    return this.window(subject).ids.has(id)
+  }
+
+  recordMessageId(subject: string, id: string): void {
+    this.window(subject).ids.admit(id)
   }
 
   dedupInfo(subject: string): DedupInfo {
@@ -160,6 +225,9 @@ export class MemoryStore implements SessionStore {
 
   async close(): Promise<void> {
     this.sessions.clear()
+    this.tombstones.clear()
+    this.claims.clear()
+    this.topicMembers.clear()
     this.streams.clear()
     this.windows.clear()
     this.topics.clear()
@@ -172,7 +240,7 @@ export class MemoryStore implements SessionStore {
   get stats(): { sessions: number; streams: number; parked: number; subjects: number } {
     const topics = this.topics.stats
     return {
-      sessions: this.sessions.size,
+      sessions: this.sessions.size - this.tombstones.size,
       streams: this.streams.size + topics.live,
       parked: topics.parked,
       subjects: this.windows.size,
@@ -251,7 +319,25 @@ export class MemoryBus implements Bus {
     return this.listeners.size
   }
 
+  /** Nodes of this process sharing the bus, by id. */
+  private readonly nodes = new Map<string, (request: NodeRequest) => Promise<NodeReply>>()
+
+  /** Answered in a later microtask, as a remote node would; undefined when no such node serves. */
+  async request(node: string, request: NodeRequest): Promise<NodeReply | undefined> {
+    await undefined
+    const handler = this.nodes.get(node)
+    return handler === undefined ? undefined : handler(request)
+  }
+
+  serve(node: string, handler: (request: NodeRequest) => Promise<NodeReply>): () => void {
+    this.nodes.set(node, handler)
+    return () => {
+      if (this.nodes.get(node) === handler) this.nodes.delete(node)
+    }
+  }
+
   async close(): Promise<void> {
     this.listeners.clear()
+    this.nodes.clear()
   }
 }

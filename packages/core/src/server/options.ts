@@ -138,10 +138,20 @@ export interface ServerOptions {
    * passes it with `headers: ['x-forwarded-for']`).
    */
   resumeLimitKey?: (context: ResumeLimitContext) => string | undefined
-  /** Session store. Default: a MemoryStore with `memory` options. */
+  /**
+   * Session store. Default: a MemoryStore with `memory` options. Nodes sharing a store (and a bus)
+   * resume each other's sessions (LL-NODE-1..9).
+   */
   store?: SessionStore | undefined
-  /** Fan-out between nodes. Default: a MemoryBus. */
+  /** Fan-out and requests between nodes. Default: a MemoryBus. */
   bus?: Bus | undefined
+  /** This node's id among the nodes sharing the store and bus, unique to this process. Default: random. */
+  node?: string | undefined
+  /**
+   * How long a node taking a session over waits for the node that held it to let go (LL-NODE-3);
+   * past it, or when that node is gone, it goes on from the store. Default: 5000 ms.
+   */
+  handoverTimeoutMs?: number | undefined
   /** Options of the default MemoryStore (log and window bounds). */
   memory?: MemoryStoreOptions | undefined
   /** Protocol versions spoken, preferred first. Default: [1]. */
@@ -181,6 +191,8 @@ export interface ResolvedServerOptions {
   readonly resumeLimitKey: (context: ResumeLimitContext) => string | undefined
   readonly store: SessionStore
   readonly bus: Bus
+  readonly node: string
+  readonly handoverTimeoutMs: number
   readonly versions: readonly number[]
   readonly logger: Logger
   readonly clock: Clock
@@ -198,6 +210,8 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     keys = { k1: options.secret ?? randomBytes(32) }
     currentKeyId = 'k1'
   }
+  const store = options.store ?? new MemoryStore(clock, { randomBytes, ...options.memory })
+  const node = options.node ?? `n_${Buffer.from(randomBytes(8)).toString('base64url')}`
   return {
     keys,
     currentKeyId: currentKeyId ?? Object.keys(keys)[0] ?? 'k1',
@@ -225,8 +239,10 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     resumeLimitKey:
       options.resumeLimitKey ??
       (({ connection, subject }) => `${connection.remoteAddress ?? 'unknown'} ${subject}`),
-    store: options.store ?? new MemoryStore(clock, { randomBytes, ...options.memory }),
+    store,
     bus: options.bus ?? new MemoryBus(),
+    node,
+    handoverTimeoutMs: options.handoverTimeoutMs ?? 5000,
     versions: options.versions ?? SUPPORTED_VERSIONS,
     logger: options.logger ?? consoleLogger,
     clock,

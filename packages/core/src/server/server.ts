@@ -110,14 +110,20 @@ export class LifelineServer {
     )
   }
 
-  /** Sends to one session's direct stream, optionally setting its app memento (LL-APPM-1). */
+  /**
+   * Sends to one session's direct stream, optionally setting its app memento (LL-APPM-1). A session
+   * another node holds is sent to through that node (LL-NODE-9).
+   */
   send(sid: string, data: unknown, options: { appMemento?: unknown } = {}): Promise<number> {
     const session = this.core.sessions.get(sid)
-    if (session === undefined) return Promise.reject(new Error(`no session ${sid}`))
+    if (session === undefined) return this.core.ownership.send(sid, data, options.appMemento)
     return this.core.sendDirect(session, data, options.appMemento)
   }
 
-  /** A topic's members on this node, each online or away, with the meta its app gave it (LL-PRESENCE-3). */
+  /**
+   * A topic's members, each online or away, with the meta its app gave it (LL-PRESENCE-3): every
+   * node's, for a topic with a subscriber on this node; none for others.
+   */
   members(topic: string): Member[] {
     return this.core.registry.members(topic)
   }
@@ -127,20 +133,25 @@ export class LifelineServer {
     return this.core.sessions.get(sid)?.app
   }
 
-  /** Ends a session: bye KICKED, no reconnect, presence left at once (LL-INTENT-2). */
-  kick(sid: string, reason = 'kicked'): boolean {
+  /**
+   * Ends a session: bye KICKED, no reconnect, presence left at once (LL-INTENT-2). A session on this
+   * node is kicked before this returns; one another node holds, through that node (LL-NODE-9).
+   * Resolves false when no such session exists.
+   */
+  kick(sid: string, reason = 'kicked'): Promise<boolean> {
     const session = this.core.sessions.get(sid)
-    if (session === undefined) return false
-    session.app.kick(reason)
-    return true
+    if (session === undefined) return this.core.ownership.kick(sid, reason)
+    return this.core.kick(session, reason)
   }
 
-  /** Takes a session off a topic: unjoined REMOVED, presence left (LL-TOPIC-7). */
-  remove(sid: string, topic: string, reason = 'removed'): boolean {
+  /**
+   * Takes a session off a topic: unjoined REMOVED, presence left (LL-TOPIC-7); on this node at once,
+   * else through the node that holds it (LL-NODE-9). Resolves false when it was not in the topic.
+   */
+  remove(sid: string, topic: string, reason = 'removed'): Promise<boolean> {
     const session = this.core.sessions.get(sid)
-    if (session === undefined || !leaveTopic(this.core, session, topic)) return false
-    session.connection?.send({ type: 'unjoined', topic, code: CloseCode.REMOVED, reason })
-    return true
+    if (session === undefined) return this.core.ownership.remove(sid, topic, reason)
+    return Promise.resolve(!session.unsettled && this.core.remove(session, topic, reason))
   }
 
   get stats(): ServerStats {
@@ -200,9 +211,29 @@ export class LifelineServer {
     this.goAway({ reason: 'server shutting down', ...options })
     for (const session of this.core.sessions.values()) session.graceTimer.clear()
     await Promise.all(this.transports.map((transport) => transport.close()))
+    // Every session's last record is stored: another node resumes it from there (LL-NODE-3).
+    await Promise.all([...this.core.sessions.values()].map((session) => session.writes.idle()))
+    this.core.ownership.stop()
     await this.core.registry.close()
     const { store, bus } = this.core.options
     await Promise.all([bus.close(), store.close()])
+  }
+
+  /**
+   * Stops this node at once, as a crash would: connections dropped without a word, timers cleared,
+   * nothing more written to the store or the bus, which stay open for the other nodes sharing them.
+   * For fault tests and simulations.
+   */
+  async halt(): Promise<void> {
+    if (this.closing) return
+    this.closing = true
+    this.core.halted = true
+    this.core.ownership.stop()
+    for (const session of this.core.sessions.values()) session.graceTimer.clear()
+    for (const connection of [...this.core.connections]) connection.terminate()
+    await Promise.all(this.transports.map((transport) => transport.close()))
+    await this.core.registry.close()
+    for (const session of this.core.sessions.values()) session.unsubscribeDirect?.()
   }
 
   private accept(transport: ServerTransport, connection: ServerTransportConnection): TransportHandlers {

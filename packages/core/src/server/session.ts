@@ -8,9 +8,10 @@ import type { Clock } from '../clock.js'
 import { Timer } from '../clock.js'
 import type { ServerConnection } from './connection.js'
 import type { SessionHandle } from './options.js'
-import type { SessionPhase } from './session-machine.js'
+import { openedState, type SessionPhase, type SessionState } from './session-machine.js'
 import type { SessionRecord, StreamEntry, StreamName } from './store.js'
-import { directStream } from './store.js'
+import { directStream, topicStream } from './store.js'
+import { WriteQueue } from './write-queue.js'
 
 interface StreamState {
   /** Highest seq sent on the current connection, or known to be covered for it. */
@@ -29,7 +30,27 @@ interface StreamState {
 }
 
 export class ServerSession {
-  phase: SessionPhase = 'connected'
+  /** Where the session stands on this node, ownership included (session-machine.ts). */
+  state: SessionState = openedState()
+  /** Records written in this term, numbered so a store keeps the last (LL-NODE-2). */
+  version = 0
+  /** Store writes of this session, in order. */
+  readonly writes: WriteQueue
+  /**
+   * Taken from a node that could not hand it over (it died): the record may lag behind what the
+   * client was told, so its next send's seq says where its numbering goes on (LL-NODE-3).
+   */
+  resync = false
+  /** Waiting for the send being processed to finish (a takeover, LL-NODE-3). */
+  private idleWaiters: (() => void)[] | undefined
+  /** Waiting for a claim or a takeover in flight to be decided. */
+  private settleWaiters: (() => void)[] | undefined
+  /** The node that held the session before this one took it (LL-NODE-3). */
+  previousOwner: string | undefined
+  /** Set when another node took the session while this one was taking it: was it the same client? */
+  supersededBySameClient: boolean | undefined
+  /** hello.cid of the connection a takeover in flight is for. */
+  pendingCid: string | undefined
   connection: ServerConnection | undefined
   /** Newest memento generation issued, and the highest the client proved it holds (LL-MEMENTO-5). */
   generation = 0
@@ -67,9 +88,13 @@ export class ServerSession {
     readonly subject: string,
     readonly meta: unknown,
     clock: Clock,
-    /** Makes the app's handle (the server core; shared, so no closure per session). */
-    private readonly handles: { handle(session: ServerSession): SessionHandle },
+    /** Makes the app's handle and reports failed writes (the server core; shared, no closure per session). */
+    private readonly handles: {
+      handle(session: ServerSession): SessionHandle
+      readonly writeFailed: (error: unknown) => void
+    },
   ) {
+    this.writes = new WriteQueue(handles.writeFailed)
     this.graceTimer = new Timer(clock)
     this.direct = directStream(sid)
     this.streams.set(this.direct, { sent: 0, acked: 0, epoch: undefined, known: 0, held: undefined })
@@ -99,6 +124,75 @@ export class ServerSession {
     this.backlogSizes.length = 0
     this.backlogBytes = 0
     this.received = this.processed + (this.busy ? 1 : 0)
+  }
+
+  get phase(): SessionPhase {
+    return this.state.phase
+  }
+
+  /** The send being processed finished (or none was). */
+  whenIdle(): Promise<void> {
+    if (!this.busy) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.idleWaiters ??= []
+      this.idleWaiters.push(resolve)
+    })
+  }
+
+  /** Whether a claim or a takeover is in flight. */
+  get unsettled(): boolean {
+    const phase = this.state.phase
+    return phase === 'adopting' || phase === 'taking-over' || phase === 'expiring' || phase === 'ending'
+  }
+
+  /** Resolves once no claim or takeover is in flight. */
+  whenSettled(): Promise<void> {
+    if (!this.unsettled) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.settleWaiters ??= []
+      this.settleWaiters.push(resolve)
+    })
+  }
+
+  /** Called after every transition. */
+  settle(): void {
+    if (this.unsettled || this.settleWaiters === undefined) return
+    const waiters = this.settleWaiters
+    this.settleWaiters = undefined
+    for (const resolve of waiters) resolve()
+  }
+
+  /** Called when no send is being processed any more. */
+  idle(): void {
+    const waiters = this.idleWaiters
+    this.idleWaiters = undefined
+    for (const resolve of waiters ?? []) resolve()
+  }
+
+  /**
+   * Takes the state another node recorded (LL-NODE-3): counters, cursors, topics, app memento. Sends
+   * it received and did not process are unknown here: the client resends them as new.
+   */
+  restore(record: SessionRecord): void {
+    this.generation = record.generation
+    this.proven = record.proven
+    this.processed = record.processedSeq
+    this.received = record.processedSeq
+    this.unprocessed.clear()
+    this.appMemento = record.appMemento
+    this.expiresAt = record.expiresAt
+    const direct = this.streams.get(this.direct)
+    if (direct !== undefined) direct.acked = direct.sent = Math.max(direct.acked, record.directAcked)
+    for (const [topic, { seq, epoch }] of Object.entries(record.topics)) {
+      const stream = topicStream(topic)
+      this.topics.add(topic)
+      const state = this.streams.get(stream)
+      if (state === undefined) this.streams.set(stream, { sent: seq, acked: seq, epoch, held: undefined })
+      else {
+        state.acked = state.sent = Math.max(state.acked, seq)
+        state.epoch ??= epoch
+      }
+    }
   }
 
   private handleCache: SessionHandle | undefined
@@ -196,7 +290,8 @@ export class ServerSession {
     return this.streams.keys()
   }
 
-  record(): SessionRecord {
+  /** The record of this session as this node's, numbered after the last one (LL-NODE-2). */
+  record(node: string): SessionRecord {
     const topics: Record<string, { seq: number; epoch: string | undefined }> = {}
     for (const topic of this.topics) {
       const state = this.streams.get(`t:${topic}`)
@@ -204,6 +299,9 @@ export class ServerSession {
     }
     return {
       sid: this.sid,
+      node,
+      term: this.state.term,
+      version: ++this.version,
       subject: this.subject,
       meta: this.meta,
       generation: this.generation,

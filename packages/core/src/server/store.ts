@@ -75,9 +75,22 @@ export interface DedupInfo {
   readonly maxAgeMs: number
 }
 
-/** What another node needs to resume a session (LL-GRACE-1). */
+/** Why a session ended, as its tombstone keeps it for late resumes (LL-RESUME-4). */
+export type EndedReason = 'ended' | 'kicked' | 'expired'
+
+/** What another node needs to resume a session (LL-GRACE-1), or how it ended (its tombstone). */
 export interface SessionRecord {
   readonly sid: string
+  /**
+   * Who wrote the record: the owning node, its ownership term, and the write's number within the
+   * term. A store keeps the record of the highest term, then version: an older owner's late write
+   * never replaces a newer owner's (LL-NODE-2).
+   */
+  readonly node: string
+  readonly term: number
+  readonly version: number
+  /** Set when the session ended: the record is then its tombstone (LL-NODE-4). */
+  readonly ended?: EndedReason
   readonly subject: string
   readonly meta: unknown
   /**
@@ -99,10 +112,45 @@ export interface SessionRecord {
   readonly expiresAt: number | undefined
 }
 
+/**
+ * Why a node claims a session's next term (LL-NODE-1): to resume it for a client (`resume`), to take
+ * a gone node's session (`adopt`), or to end it (`expire`, `end`). A term won to end the session is
+ * its last: no claim wins after it.
+ */
+export type ClaimPurpose = 'resume' | 'adopt' | 'expire' | 'end'
+
+export interface Claim {
+  readonly node: string
+  readonly term: number
+  readonly purpose: ClaimPurpose
+}
+
+export interface ClaimResult {
+  readonly won: boolean
+  /** The session's owner once this claim is ordered: the claim itself when won. */
+  readonly owner: Claim
+  /** The owner of the term before the claimed one, when the store knows it. */
+  readonly previous?: Claim | undefined
+}
+
+/** A topic member as the store keeps it for every node (LL-NODE-7). */
+export interface StoredMember {
+  readonly sid: string
+  readonly state: 'online' | 'away'
+  readonly meta?: unknown
+}
+
 export interface SessionStore {
+  /** The record of the highest term and version written, tombstones included. */
   getSession(sid: string): Promise<SessionRecord | undefined>
+  /** Writes a record unless one of a higher term, or of the same term and a higher version, is there. */
   putSession(record: SessionRecord): Promise<void>
-  deleteSession(sid: string): Promise<void>
+  /**
+   * Orders a claim of a session's term (LL-NODE-1): the first claim of the term after the current
+   * one wins it, unless the current term was won to end the session. Term 1 is the creator's, never
+   * claimed. Every node computing the outcome agrees, whatever the store's replication.
+   */
+  claim(sid: string, claim: Claim): ClaimResult | Promise<ClaimResult>
 
   /**
    * Appends to a stream and returns the entry with its seq (LL-SEQ-1). `build` makes the entry for
@@ -140,17 +188,52 @@ export interface SessionStore {
   retain?(stream: StreamName): void
   release?(stream: StreamName): void
 
-  /** Records a client message id for a subject; false when it was seen in the window (LL-SEND-3). */
-  admitMessageId(subject: string, id: string): Promise<boolean> | boolean
+  /**
+   * Whether a client message id of a subject was recorded as processed within the window (LL-SEND-3).
+   * Ids are recorded only once the app processed the message (LL-NODE-8), so a node that dies in
+   * between leaves the message to be processed again, never lost.
+   */
+  seenMessageId(subject: string, id: string): Promise<boolean> | boolean
+  /** Records a client message id as processed. */
+  recordMessageId(subject: string, id: string): Promise<void> | void
   /** The subject's window, made if needed: its incarnation and bounds (LL-SEND-10, LL-LIMIT-6). */
   dedupInfo(subject: string): Promise<DedupInfo> | DedupInfo
+
+  /**
+   * Sets (or, with undefined, removes) a session's membership of a topic, before the presence entry
+   * saying so is appended, so the member list read after a topic's head is as of that head at least
+   * (LL-NODE-7, LL-PRESENCE-3).
+   */
+  setMember(stream: StreamName, sid: string, member: StoredMember | undefined): void | Promise<void>
+  /** A topic's members, every node's. */
+  members(stream: StreamName): readonly StoredMember[] | Promise<readonly StoredMember[]>
 
   close(): Promise<void>
 }
 
-/** Carries stream entries to every node with subscribers, in seq order per stream. */
+/** What one node asks another (LL-NODE-3, LL-NODE-9). */
+export type NodeRequest =
+  /** Let go of a session: another node won `term`. `cid` is the new connection's client instance. */
+  | { readonly type: 'takeover'; readonly sid: string; readonly term: number; readonly cid: string | undefined }
+  | { readonly type: 'send'; readonly sid: string; readonly data: unknown; readonly appMemento?: unknown }
+  | { readonly type: 'kick'; readonly sid: string; readonly reason: string }
+  | { readonly type: 'remove'; readonly sid: string; readonly topic: string; readonly reason: string }
+
+export type NodeReply =
+  | { readonly ok: true; readonly seq?: number }
+  /** `missing`: the node does not hold the session (any more). */
+  | { readonly ok: false; readonly error: string; readonly missing?: boolean }
+
+/** Carries stream entries to every node with subscribers, in seq order per stream, and node requests. */
 export interface Bus {
   publish(stream: StreamName, entry: StreamEntry): void
   subscribe(stream: StreamName, listener: (entry: StreamEntry) => void): () => void
+  /**
+   * Asks node `node`; resolves with its reply, or undefined when no such node is there (it stopped
+   * or died). The caller bounds the wait with its own clock.
+   */
+  request(node: string, request: NodeRequest): Promise<NodeReply | undefined>
+  /** Answers the requests sent to `node` (this node). */
+  serve(node: string, handler: (request: NodeRequest) => Promise<NodeReply>): () => void
   close(): Promise<void>
 }

@@ -32,7 +32,8 @@ type Bounds = { messages?: Partial<LogBounds>; presence?: Partial<LogBounds> }
 
 export class TopicLogs {
   private readonly live = new Map<StreamName, Log>()
-  private readonly retained = new Set<StreamName>()
+  /** How many holders (nodes sharing this store) retain each topic. */
+  private readonly retained = new Map<StreamName, number>()
   /** Released topics' logs with the bytes counted for each, oldest release first. */
   private readonly parked = new Map<StreamName, { readonly log: Log; bytes: number }>()
   private parkedBytes = 0
@@ -80,7 +81,7 @@ export class TopicLogs {
   }
 
   retain(stream: StreamName): void {
-    this.retained.add(stream)
+    this.retained.set(stream, (this.retained.get(stream) ?? 0) + 1)
     const parked = this.parked.get(stream)
     if (parked === undefined) return
     this.parked.delete(stream)
@@ -89,7 +90,10 @@ export class TopicLogs {
   }
 
   release(stream: StreamName): void {
-    if (!this.retained.delete(stream)) return
+    const holders = this.retained.get(stream)
+    if (holders === undefined) return
+    if (holders > 1) return void this.retained.set(stream, holders - 1)
+    this.retained.delete(stream)
     const log = this.live.get(stream)
     if (log === undefined) return
     this.live.delete(stream)

@@ -8,7 +8,14 @@
  */
 import type { Member } from '@lifeline/protocol'
 import type { ServerSession } from './session.js'
-import { type Bus, type SessionStore, type StreamEntry, topicStream } from './store.js'
+import {
+  type Bus,
+  type SessionStore,
+  type StoredMember,
+  type StreamEntry,
+  type StreamName,
+  topicStream,
+} from './store.js'
 
 /** LL-PRESENCE-7: presence in topics with at least this many connected subscribers may wait. */
 export const PRESENCE_BATCH_MIN_SUBSCRIBERS = 100
@@ -17,8 +24,11 @@ interface TopicState {
   readonly subscribers: Set<ServerSession>
   /** The subscribers with a connection: the fan-out. */
   readonly connected: Set<ServerSession>
+  /** Every node's members, from the store when the topic came here, then from its presence entries. */
   readonly members: Map<string, Member>
-  readonly unsubscribe: () => void
+  /** Members changed by an entry while the store's list is read: that list is older for them. */
+  touched: Set<string> | undefined
+  unsubscribe: () => void
 }
 
 export class TopicRegistry {
@@ -46,12 +56,18 @@ export class TopicRegistry {
     let state = this.topics.get(topic)
     if (state === undefined) {
       const stream = topicStream(topic)
-      const subscribers = new Set<ServerSession>()
-      const connected = new Set<ServerSession>()
-      const unsubscribe = this.bus.subscribe(stream, (entry) => this.fanOut(stream, connected, entry))
-      state = { subscribers, connected, members: new Map(), unsubscribe }
+      const created: TopicState = {
+        subscribers: new Set(),
+        connected: new Set(),
+        members: new Map(),
+        touched: undefined,
+        unsubscribe: () => {},
+      }
+      created.unsubscribe = this.bus.subscribe(stream, (entry) => this.fanOut(stream, created, entry))
+      state = created
       this.topics.set(topic, state)
       this.store.retain?.(stream)
+      this.seed(topic, stream, state)
     }
     state.subscribers.add(session)
     state.connected.add(session)
@@ -62,7 +78,6 @@ export class TopicRegistry {
     if (state === undefined) return
     state.subscribers.delete(session)
     state.connected.delete(session)
-    state.members.delete(session.sid)
     if (state.subscribers.size === 0) {
       state.unsubscribe()
       this.topics.delete(topic)
@@ -88,27 +103,54 @@ export class TopicRegistry {
     return [...(this.topics.get(topic)?.members.values() ?? [])]
   }
 
-  setMember(topic: string, session: ServerSession, state: 'online' | 'away'): void {
-    const members = this.topics.get(topic)?.members
-    if (members === undefined) return
-    members.set(
-      session.sid,
-      session.meta === undefined
-        ? { sid: session.sid, state }
-        : { sid: session.sid, state, meta: session.meta },
-    )
-  }
-
   async close(): Promise<void> {
     for (const state of this.topics.values()) state.unsubscribe()
     this.topics.clear()
   }
 
-  private fanOut(stream: string, connected: ReadonlySet<ServerSession>, entry: StreamEntry): void {
+  /** The members other nodes' sessions made before the topic came here (LL-NODE-7). */
+  private seed(topic: string, stream: StreamName, state: TopicState): void {
+    const apply = (list: readonly StoredMember[]) => {
+      for (const member of list) if (state.touched?.has(member.sid) !== true) state.members.set(member.sid, member)
+      state.touched = undefined
+    }
+    let members: readonly StoredMember[] | Promise<readonly StoredMember[]>
+    try {
+      members = this.store.members(stream)
+    } catch {
+      return
+    }
+    if (!(members instanceof Promise)) return apply(members)
+    state.touched = new Set()
+    members.then(
+      (list) => {
+        if (this.topics.get(topic) === state) apply(list)
+      },
+      () => {
+        state.touched = undefined
+      },
+    )
+  }
+
+  private fanOut(stream: string, state: TopicState, entry: StreamEntry): void {
+    const frame = entry.frame
+    const connected = state.connected
+    if (frame.type === 'presence') {
+      // LL-PRESENCE-3: every node's members, as their entries say.
+      state.touched?.add(frame.sid)
+      if (frame.event === 'left') state.members.delete(frame.sid)
+      else {
+        const memberState = frame.event === 'away' ? 'away' : 'online'
+        state.members.set(
+          frame.sid,
+          frame.meta === undefined
+            ? { sid: frame.sid, state: memberState }
+            : { sid: frame.sid, state: memberState, meta: frame.meta },
+        )
+      }
+    }
     const lazy =
-      this.batchPresence &&
-      entry.frame.type === 'presence' &&
-      connected.size >= PRESENCE_BATCH_MIN_SUBSCRIBERS
+      this.batchPresence && frame.type === 'presence' && connected.size >= PRESENCE_BATCH_MIN_SUBSCRIBERS
     for (const subscriber of connected) subscriber.deliver(stream, entry, lazy)
   }
 }
