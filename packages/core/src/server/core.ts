@@ -82,7 +82,7 @@ export class ServerCore extends Emitter<ServerEvents> {
   halted = false
   private readonly tombstones = new Map<string, UnrecoveredReason>()
   /** Reports a failed store write of a session (shared by every session: no closure each). */
-  readonly writeFailed = (error: unknown): void => this.reportError(error, 'store: a write failed')
+  readonly writeFailed = (error: unknown, what: string): void => this.reportError(error, what)
 
   constructor(readonly options: ResolvedServerOptions) {
     super()
@@ -188,7 +188,7 @@ export class ServerCore extends Emitter<ServerEvents> {
     session.writes.run(() => {
       const written = store.setMember(stream, sid, member)
       return written instanceof Promise ? written.then(append) : append()
-    })
+    }, 'presence append failed')
   }
 
   /** Runs the session lifecycle and performs its effects. */
@@ -289,7 +289,7 @@ export class ServerCore extends Emitter<ServerEvents> {
     if (!owns(session.state) && session.phase !== 'expiring' && session.phase !== 'ending') return
     const store = this.options.store
     const node = this.options.node
-    session.writes.run(() => store.putSession(session.record(node)))
+    session.writes.run(() => store.putSession(session.record(node)), 'store: putSession failed')
   }
 
   /** Persists, and resolves once the record (and every earlier write) is stored. */
@@ -403,8 +403,11 @@ export class ServerCore extends Emitter<ServerEvents> {
     this.tombstones.set(session.sid, ended)
     const { store, node } = this.options
     // LL-NODE-4: the tombstone, at the term won to end the session, tells every node how it ended.
-    session.writes.run(() => store.putSession({ ...session.record(node), ended, expiresAt: undefined }))
-    session.writes.run(() => store.dropStream(session.direct))
+    session.writes.run(
+      () => store.putSession({ ...session.record(node), ended, expiresAt: undefined }),
+      'store: putSession failed',
+    )
+    session.writes.run(() => store.dropStream(session.direct), 'store: freeing a session failed')
     this.emit('end', { sid: session.sid, reason })
   }
 }

@@ -7,6 +7,7 @@ import type {
   Claim,
   ClaimResult,
   DedupInfo,
+  EndedReason,
   NodeReply,
   NodeRequest,
   StoredMember,
@@ -61,10 +62,11 @@ interface Window {
  * claims, records and members are then decided here for all of them, as a shared store would.
  */
 export class MemoryStore implements SessionStore {
+  /** Records of sessions that have not ended. */
   private readonly sessions = new Map<string, SessionRecord>()
-  /** Ended sessions, oldest end first: their records are tombstones, bounded (LL-RESUME-4). */
-  private readonly tombstones = new Set<string>()
-  /** Each session's current term, once claimed past its first (LL-NODE-1). */
+  /** Ended sessions, oldest end first, bounded (LL-RESUME-4): how and at which term they ended. */
+  private readonly tombstones = new Map<string, Claim & { readonly ended: EndedReason }>()
+  /** Each live session's current term, once claimed past its first (LL-NODE-1). */
   private readonly claims = new Map<string, Claim>()
   private readonly topicMembers = new Map<StreamName, Map<string, StoredMember>>()
   private readonly streams = new Map<StreamName, DirectLog>()
@@ -97,36 +99,40 @@ export class MemoryStore implements SessionStore {
   }
 
   async getSession(sid: string): Promise<SessionRecord | undefined> {
-    return this.sessions.get(sid)
+    const record = this.sessions.get(sid)
+    if (record !== undefined) return record
+    const tombstone = this.tombstones.get(sid)
+    if (tombstone === undefined) return undefined
+    const { node, term, ended } = tombstone
+    return { ...TOMBSTONE, sid, node, term, ended }
   }
 
-  /** LL-NODE-2: an older owner's late write never replaces a newer one's. */
-  async putSession(record: SessionRecord): Promise<void> {
+  /** LL-NODE-2: an older owner's late write never replaces a newer one's; a tombstone is final. */
+  putSession(record: SessionRecord): void {
     const { sid } = record
+    if (this.tombstones.has(sid)) return
     const stored = this.sessions.get(sid)
     if (stored !== undefined && (stored.term > record.term || (stored.term === record.term && stored.version > record.version)))
       return
-    if (stored?.ended !== undefined) return // a tombstone is final
-    this.sessions.set(sid, record)
-    if (record.ended === undefined) return
-    this.tombstones.add(sid)
+    if (record.ended === undefined) return void this.sessions.set(sid, record)
+    // Kept small: how it ended is all a late resume needs (LL-RESUME-4).
+    this.sessions.delete(sid)
+    this.claims.delete(sid)
+    this.tombstones.set(sid, { node: record.node, term: record.term, purpose: 'end', ended: record.ended })
     if (this.tombstones.size > (this.options.maxTombstones ?? 10_000)) {
-      const oldest = this.tombstones.values().next().value
-      if (oldest !== undefined) {
-        this.tombstones.delete(oldest)
-        this.sessions.delete(oldest)
-        this.claims.delete(oldest)
-      }
+      const oldest = this.tombstones.keys().next().value
+      if (oldest !== undefined) this.tombstones.delete(oldest)
     }
   }
 
   /** LL-NODE-1: the next term goes to its first claim, unless the current one ended the session. */
   claim(sid: string, claim: Claim): ClaimResult {
-    const current = this.claims.get(sid) ?? this.firstTerm(sid)
+    const current = this.tombstones.get(sid) ?? this.claims.get(sid) ?? this.firstTerm(sid)
     const final = current.purpose === 'expire' || current.purpose === 'end'
-    if (final || claim.term !== current.term + 1) return { won: false, owner: current, previous: undefined }
+    const owner: Claim = { node: current.node, term: current.term, purpose: current.purpose }
+    if (final || claim.term !== current.term + 1) return { won: false, owner }
     this.claims.set(sid, claim)
-    return { won: true, owner: claim, previous: current }
+    return { won: true, owner: claim, previous: owner }
   }
 
   /** Term 1 is the session's creator's, never claimed. */
@@ -240,7 +246,7 @@ export class MemoryStore implements SessionStore {
   get stats(): { sessions: number; streams: number; parked: number; subjects: number } {
     const topics = this.topics.stats
     return {
-      sessions: this.sessions.size - this.tombstones.size,
+      sessions: this.sessions.size,
       streams: this.streams.size + topics.live,
       parked: topics.parked,
       subjects: this.windows.size,
@@ -291,6 +297,21 @@ export class MemoryStore implements SessionStore {
 }
 
 const isTopic = (stream: StreamName) => stream.startsWith('t:')
+
+/** What a tombstone reads as, beside its id, node, term and reason. */
+const TOMBSTONE: Omit<SessionRecord, 'sid' | 'node' | 'term' | 'ended'> = Object.freeze({
+  version: 0,
+  subject: '',
+  meta: undefined,
+  generation: 0,
+  proven: 0,
+  processedSeq: 0,
+  receivedSeq: 0,
+  directAcked: 0,
+  topics: {},
+  appMemento: undefined,
+  expiresAt: undefined,
+})
 
 /** Delivers entries to subscribers in this process, synchronously and in order. */
 export class MemoryBus implements Bus {

@@ -91,7 +91,7 @@ export class ServerSession {
     /** Makes the app's handle and reports failed writes (the server core; shared, no closure per session). */
     private readonly handles: {
       handle(session: ServerSession): SessionHandle
-      readonly writeFailed: (error: unknown) => void
+      readonly writeFailed: (error: unknown, what: string) => void
     },
   ) {
     this.writes = new WriteQueue(handles.writeFailed)

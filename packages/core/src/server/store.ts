@@ -144,7 +144,7 @@ export interface SessionStore {
   /** The record of the highest term and version written, tombstones included. */
   getSession(sid: string): Promise<SessionRecord | undefined>
   /** Writes a record unless one of a higher term, or of the same term and a higher version, is there. */
-  putSession(record: SessionRecord): Promise<void>
+  putSession(record: SessionRecord): Promise<void> | void
   /**
    * Orders a claim of a session's term (LL-NODE-1): the first claim of the term after the current
    * one wins it, unless the current term was won to end the session. Term 1 is the creator's, never

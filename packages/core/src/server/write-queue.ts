@@ -7,17 +7,18 @@
 export class WriteQueue {
   private tail: Promise<void> | undefined
 
-  constructor(private readonly report: (error: unknown) => void) {}
+  constructor(private readonly report: (error: unknown, what: string) => void) {}
 
-  run(write: () => void | Promise<void>): void {
-    if (this.tail !== undefined) return this.track(this.tail.then(write))
+  /** `what` names the write in the report of its failure. */
+  run(write: () => void | Promise<void>, what: string): void {
+    if (this.tail !== undefined) return this.track(this.tail.then(write), what)
     let result: void | Promise<void>
     try {
       result = write()
     } catch (error) {
-      return this.report(error)
+      return this.report(error, what)
     }
-    if (result instanceof Promise) this.track(result)
+    if (result instanceof Promise) this.track(result, what)
   }
 
   /** Whether a write is still in flight. */
@@ -30,9 +31,9 @@ export class WriteQueue {
     return this.tail ?? Promise.resolve()
   }
 
-  private track(write: Promise<void>): void {
+  private track(write: Promise<void>, what: string): void {
     const tail: Promise<void> = write
-      .catch((error: unknown) => this.report(error))
+      .catch((error: unknown) => this.report(error, what))
       .then(() => {
         if (this.tail === tail) this.tail = undefined
       })
