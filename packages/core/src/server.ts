@@ -20,9 +20,17 @@ export {
   type ServerStats,
   type ShutdownOptions,
 } from './server/server.js'
+export type { EndReason as SessionEndReason, SessionPhase, SessionState } from './server/session-machine.js'
 export {
   type Bus,
+  type Claim,
+  type ClaimPurpose,
+  type ClaimResult,
   type DedupInfo,
+  type EndedReason,
+  type NodeReply,
+  type NodeRequest,
+  type StoredMember,
   directStream,
   type EntryFrame,
   type SessionRecord,

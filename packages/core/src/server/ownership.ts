@@ -100,6 +100,7 @@ export class Ownership {
     const session = new ServerSession(record.sid, record.subject, record.meta, clock, core)
     session.restore(record)
     session.pendingCid = cid
+    session.previousOwner = record.node
     const purpose: ClaimPurpose = connection ? 'resume' : 'adopt'
     let term = record.term + 1
     session.state = adoptingState(term, connection)
@@ -158,7 +159,13 @@ export class Ownership {
       const cid = session.connection?.cid ?? session.pendingCid
       const sameClient = cid !== undefined && cid === request.cid
       session.supersededBySameClient = sameClient
+      const owned = owns(session.state)
       core.transition(session, { type: 'taken-over', term: request.term, sameClient })
+      // Taken while this node was still taking it: the node it was taking it from may not know yet.
+      const previous = session.previousOwner
+      if (!owned && previous !== undefined && previous !== core.options.node) {
+        await core.options.bus.request(previous, request).catch(() => undefined)
+      }
       // Let go for good: the send being processed is processed (its id recorded), the last record written.
       await session.whenIdle()
       await session.writes.idle()
