@@ -64,7 +64,7 @@ describe('session lifecycle (pure)', () => {
 
   it('LL-NODE-3, LL-RESUME-8: a takeover closes the connection (SUPERSEDED for the same client, else REPLACED)', () => {
     expect(sessionTransition(connected, { type: 'taken-over', term: 2, sameClient: true })).toEqual([
-      { phase: 'released', term: 2 },
+      { phase: 'released', term: 1 },
       [{ type: 'close', code: 'superseded' }, { type: 'release' }],
     ])
     expect(sessionTransition(away, { type: 'taken-over', term: 2, sameClient: false })[1]).toEqual([

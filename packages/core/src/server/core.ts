@@ -292,6 +292,13 @@ export class ServerCore extends Emitter<ServerEvents> {
     session.writes.run(() => store.putSession(session.record(node)), 'store: putSession failed')
   }
 
+  /** A session taken over: its last record, under its own term, for the taker to read (LL-NODE-3). */
+  persistLast(session: ServerSession): void {
+    if (this.halted || session.phase !== 'released') return
+    const { store, node } = this.options
+    session.writes.run(() => store.putSession(session.record(node)), 'store: putSession failed')
+  }
+
   /** Persists, and resolves once the record (and every earlier write) is stored. */
   persisted(session: ServerSession): Promise<void> {
     this.persist(session)

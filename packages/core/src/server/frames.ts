@@ -223,12 +223,12 @@ function reject(core: ServerCore, session: ServerSession, frame: Send, reason: s
 
 function done(core: ServerCore, session: ServerSession, seq: number): void {
   session.busy = false
+  session.processed = seq
+  session.unprocessed.delete(seq)
   if (!owns(session.state)) {
     // Taken over meanwhile (LL-NODE-3): the new owner acks; the sends queued here were dropped.
     return session.idle()
   }
-  session.processed = seq
-  session.unprocessed.delete(seq)
   scheduleAck(session)
   const next = session.dequeue()
   if (next !== undefined) process(core, session, next)

@@ -66,7 +66,7 @@ export class Ownership {
       const record = await store.getSession(session.sid)
       if (record !== undefined && record.ended === undefined) session.restore(record)
       // Without an answer the record may lag what the client saw: its next send says where it is.
-      session.resync = !answered
+      session.resync = record?.resync === true || !answered
       this.core.transition(session, { type: 'handed-over', term, wasAway: record?.expiresAt !== undefined })
     }
     const fail = (error: unknown) => {
@@ -168,6 +168,7 @@ export class Ownership {
       }
       // Let go for good: the send being processed is processed (its id recorded), the last record written.
       await session.whenIdle()
+      core.persistLast(session)
       await session.writes.idle()
       return { ok: true }
     }

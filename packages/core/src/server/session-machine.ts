@@ -152,7 +152,8 @@ export function sessionTransition(state: SessionState, event: SessionEvent): Ses
       if (phase === 'away') effects.push({ type: 'cancel-grace' })
       if (phase === 'connected') effects.push({ type: 'close', code: event.sameClient ? 'superseded' : 'replaced' })
       effects.push({ type: 'release' })
-      return [{ phase: 'released', term: event.term }, effects]
+      // The term stays this node's last: its final record is written under it, below the taker's.
+      return [{ phase: 'released', term }, effects]
     }
   }
 }

@@ -178,6 +178,7 @@ export class ServerSession {
     this.proven = record.proven
     this.processed = record.processedSeq
     this.received = record.processedSeq
+    this.resync ||= record.resync === true
     this.unprocessed.clear()
     this.appMemento = record.appMemento
     this.expiresAt = record.expiresAt
@@ -308,6 +309,7 @@ export class ServerSession {
       proven: this.proven,
       processedSeq: this.processed,
       receivedSeq: this.received,
+      ...(this.resync ? { resync: true } : {}),
       directAcked: this.streams.get(this.direct)?.acked ?? 0,
       topics,
       appMemento: this.appMemento,

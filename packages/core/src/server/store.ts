@@ -102,6 +102,11 @@ export interface SessionRecord {
   /** Highest client send seq processed (welcome.ackedSeq) and received (welcome.receivedSeq). */
   readonly processedSeq: number
   readonly receivedSeq: number
+  /**
+   * The send counters may lag what the client was told: the session was taken from a node that died
+   * before handing it over, and no send came since (LL-NODE-3).
+   */
+  readonly resync?: boolean
   /** Highest direct-stream seq the client acked. */
   readonly directAcked: number
   /** Joined topics with the seq the client acked in each, and the incarnation it belongs to. */
