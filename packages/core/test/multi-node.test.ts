@@ -104,10 +104,14 @@ describe('sessions across nodes (LL-NODE-1..9)', () => {
     expect(at(nodes, 1).session(sid)).toBeDefined()
     expect(presence.filter((p) => p === 'left')).toEqual([])
     expect(presence).toContain('away')
-    expect(presence[presence.length - 1]).toBe('reconnected')
+    expect(presence[presence.length - 1], JSON.stringify(presence)).toBe('reconnected')
     // Sends go on, once each.
     await alice.send('after')
-    expect(at(nodes, 1).members('room').map((m) => m.sid)).toContain(sid)
+    expect(
+      at(nodes, 1)
+        .members('room')
+        .map((m) => m.sid),
+    ).toContain(sid)
   })
 
   it('LL-NODE-3, LL-NODE-8: node A dies mid-stream; the client resumes on B with every send processed once', async () => {
@@ -244,7 +248,12 @@ describe('sessions across nodes (LL-NODE-1..9)', () => {
     expect([...bob.members('room').keys()]).toContain(alice.sid)
     await settle()
     for (const node of [0, 1])
-      expect(at(nodes, node).members('room').map((m) => m.sid).sort()).toEqual([alice.sid, bob.sid].sort())
+      expect(
+        at(nodes, node)
+          .members('room')
+          .map((m) => m.sid)
+          .sort(),
+      ).toEqual([alice.sid, bob.sid].sort())
   })
 })
 
@@ -289,15 +298,29 @@ describe('the claim race at the core (LL-NODE-1)', () => {
         racer.send(hello({ auth: { user: 'ann' }, cid: `c${k + 1}`, resume: { memento, seq: 0 } }))
       await settle(30)
       const holders = nodes.filter((node) => node.server.session(sid) !== undefined)
-      const states = nodes.map((node) => JSON.stringify((node.server as unknown as { core: { sessions: Map<string, { state: unknown }> } }).core.sessions.get(sid)?.state))
-      const trace = [first, ...racers].map((c) => JSON.stringify(c.frames.filter((f) => f.type === 'welcome' || f.type === 'bye').map((f) => [f.type, f.resumed ?? f.code])))
+      const states = nodes.map((node) =>
+        JSON.stringify(
+          (
+            node.server as unknown as { core: { sessions: Map<string, { state: unknown }> } }
+          ).core.sessions.get(sid)?.state,
+        ),
+      )
+      const trace = [first, ...racers].map((c) =>
+        JSON.stringify(
+          c.frames
+            .filter((f) => f.type === 'welcome' || f.type === 'bye')
+            .map((f) => [f.type, f.resumed ?? f.code]),
+        ),
+      )
       expect(holders.length, `round ${round}: nodes holding the session ${states} ${trace}`).toBe(1)
       const open = [first, ...racers].filter((c) => c.closed === undefined && c.last('bye') === undefined)
       const resumedOpen = open.filter((c) => c === first || c.last('welcome')?.resumed === true)
       expect(resumedOpen.length, `round ${round}: connections carrying the session`).toBe(1)
       const lefts = memory.members('t:room').length
       expect(lefts, `round ${round}: members of the room`).toBe(1)
-      const key = [first, ...racers].map((c) => String(c.last('bye')?.code ?? (c.closed === undefined ? 'owner' : 'gone'))).join(' ')
+      const key = [first, ...racers]
+        .map((c) => String(c.last('bye')?.code ?? (c.closed === undefined ? 'owner' : 'gone')))
+        .join(' ')
       outcomes.set(key, (outcomes.get(key) ?? 0) + 1)
     }
     console.info('claim race outcomes (first, racer 1, racer 2):', Object.fromEntries(outcomes))

@@ -68,7 +68,6 @@ describe('session lifecycle (pure)', () => {
       [{ type: 'close', code: 'superseded' }, { type: 'release' }],
     ])
     expect(sessionTransition(away, { type: 'taken-over', term: 2, sameClient: false })[1]).toEqual([
-      { type: 'cancel-grace' },
       { type: 'release' },
     ])
     // An announcement of a term this node already holds is stale.
@@ -85,9 +84,13 @@ describe('session lifecycle (pure)', () => {
       { phase: 'connected', term: 2 },
       [{ type: 'presence', event: 'reconnected' }, { type: 'persist' }],
     ])
-    expect(sessionTransition(taking, { type: 'handed-over', term: 2, wasAway: false })[1]).toEqual([{ type: 'persist' }])
+    expect(sessionTransition(taking, { type: 'handed-over', term: 2, wasAway: false })[1]).toEqual([
+      { type: 'persist' },
+    ])
     expect(sessionTransition(taking, { type: 'handed-over', term: 1, wasAway: false })).toEqual([taking, []])
-    expect(sessionTransition(adoptingState(2, true), { type: 'claim-lost', term: 2 })[0].phase).toBe('released')
+    expect(sessionTransition(adoptingState(2, true), { type: 'claim-lost', term: 2 })[0].phase).toBe(
+      'released',
+    )
   })
 
   it('LL-NODE-6: a dead node’s session adopted without a connection is away here', () => {
@@ -100,7 +103,8 @@ describe('session lifecycle (pure)', () => {
 
   it('ended and released are final', () => {
     for (const phase of ['ended', 'released'] as const) {
-      for (const event of EVENTS) expect(sessionTransition({ phase, term: 3 }, event)).toEqual([{ phase, term: 3 }, []])
+      for (const event of EVENTS)
+        expect(sessionTransition({ phase, term: 3 }, event)).toEqual([{ phase, term: 3 }, []])
     }
   })
 })
@@ -161,7 +165,10 @@ function withNode(world: World, i: number, node: NodeModel): World {
 /** Runs one event through node i's machine and performs its effects on the model. */
 function step(world: World, i: number, event: SessionEvent): World {
   const node = world.nodes[i] as NodeModel
-  if (event.type === 'taken-over' && (!node.alive || node.state === undefined || node.state.phase === 'released'))
+  if (
+    event.type === 'taken-over' &&
+    (!node.alive || node.state === undefined || node.state.phase === 'released')
+  )
     return reply(world, i, event.term)
   if (node.state === undefined || !node.alive) return world
   const [state, effects] = sessionTransition(node.state, event)
@@ -172,7 +179,10 @@ function step(world: World, i: number, event: SessionEvent): World {
 
 /** Node i let go (or is gone): the taker reads the record now (LL-NODE-3). */
 function reply(w: World, i: number, term: number): World {
-  return { ...w, mail: [...w.mail, { to: other(i), event: { type: 'handed-over', term, wasAway: w.recordAway } }] }
+  return {
+    ...w,
+    mail: [...w.mail, { to: other(i), event: { type: 'handed-over', term, wasAway: w.recordAway } }],
+  }
 }
 
 function perform(w: World, i: number, state: SessionState, effect: SessionEffect): World {
@@ -192,7 +202,13 @@ function perform(w: World, i: number, state: SessionState, effect: SessionEffect
       return { ...w, recordTerm: state.term, recordAway: state.phase === 'away' }
     case 'take-over':
       // The request to the node that held it; a node that is gone answers at once (no responder).
-      return { ...w, mail: [...w.mail, { to: other(i), event: { type: 'taken-over', term: state.term, sameClient: false } }] }
+      return {
+        ...w,
+        mail: [
+          ...w.mail,
+          { to: other(i), event: { type: 'taken-over', term: state.term, sameClient: false } },
+        ],
+      }
     case 'close':
       return withNode(w, i, { ...node, connection: false })
     case 'free':
@@ -210,58 +226,96 @@ function successors(w: World): [string, World][] {
     const state = node.state
     if (state !== undefined) {
       if (node.connection && w.drops > 0)
-        next.push([`${i} dropped`, step({ ...withNode(w, i, { ...node, connection: false }), drops: w.drops - 1 }, i, { type: 'dropped' })])
-      if (node.grace) next.push([`${i} grace over`, step(withNode(w, i, { ...node, grace: false }), i, { type: 'grace-over' })])
-      if (node.connection && w.ends > 0) next.push([`${i} bye`, step({ ...w, ends: w.ends - 1 }, i, { type: 'end', reason: 'bye' })])
+        next.push([
+          `${i} dropped`,
+          step({ ...withNode(w, i, { ...node, connection: false }), drops: w.drops - 1 }, i, {
+            type: 'dropped',
+          }),
+        ])
+      if (node.grace)
+        next.push([
+          `${i} grace over`,
+          step(withNode(w, i, { ...node, grace: false }), i, { type: 'grace-over' }),
+        ])
+      if (node.connection && w.ends > 0)
+        next.push([`${i} bye`, step({ ...w, ends: w.ends - 1 }, i, { type: 'end', reason: 'bye' })])
       // The client comes back to the node that holds the session (after a claim in flight settles).
       if (!node.connection && owns(state) && w.resumes > 0)
-        next.push([`${i} resumed here`, step({ ...withNode(w, i, { ...node, connection: true }), resumes: w.resumes - 1 }, i, { type: 'resumed' })])
+        next.push([
+          `${i} resumed here`,
+          step({ ...withNode(w, i, { ...node, connection: true }), resumes: w.resumes - 1 }, i, {
+            type: 'resumed',
+          }),
+        ])
     } else if (!w.final && w.resumes > 0) {
       // The client resumes on a node that does not hold it: read the record, claim the next term.
       const term = w.term + 1
-      next.push([`${i} resume from store, claims ${term}`, {
-        ...withNode(w, i, { ...node, state: adoptingState(term, true), connection: true }),
-        claims: [...w.claims, { node: i, term, final: false }],
-        resumes: w.resumes - 1,
-      }])
+      next.push([
+        `${i} resume from store, claims ${term}`,
+        {
+          ...withNode(w, i, { ...node, state: adoptingState(term, true), connection: true }),
+          claims: [...w.claims, { node: i, term, final: false }],
+          resumes: w.resumes - 1,
+        },
+      ])
     }
     // The owner's node is dead: a survivor adopts its session (LL-NODE-6).
     const owner = w.nodes[w.owner] as NodeModel
     if (state === undefined && !owner.alive && !w.final) {
       const term = w.term + 1
-      next.push([`${i} adopts, claims ${term}`, {
-        ...withNode(w, i, { ...node, state: adoptingState(term, false) }),
-        claims: [...w.claims, { node: i, term, final: false }],
-      }])
+      next.push([
+        `${i} adopts, claims ${term}`,
+        {
+          ...withNode(w, i, { ...node, state: adoptingState(term, false) }),
+          claims: [...w.claims, { node: i, term, final: false }],
+        },
+      ])
     }
-    if (w.deaths > 0) next.push([`${i} dies`, { ...withNode(w, i, { ...node, alive: false, grace: false }), deaths: w.deaths - 1 }])
+    if (w.deaths > 0)
+      next.push([
+        `${i} dies`,
+        { ...withNode(w, i, { ...node, alive: false, grace: false }), deaths: w.deaths - 1 },
+      ])
   })
   // The store orders a pending claim: the first claim of the next term wins it.
   w.claims.forEach((claim, k) => {
     const claims = w.claims.filter((_, j) => j !== k)
     const won = claim.term === w.term + 1 && !w.final
-    const event: SessionEvent = won ? { type: 'claim-won', term: claim.term } : { type: 'claim-lost', term: claim.term }
-    next.push([`store orders ${claim.node}'s claim of ${claim.term}: ${won ? 'won' : 'lost'}`, {
-      ...w,
-      claims,
-      term: won ? claim.term : w.term,
-      final: won ? claim.final : w.final,
-      owner: won ? claim.node : w.owner,
-      answers: [...w.answers, { node: claim.node, event }],
-    }])
+    const event: SessionEvent = won
+      ? { type: 'claim-won', term: claim.term }
+      : { type: 'claim-lost', term: claim.term }
+    next.push([
+      `store orders ${claim.node}'s claim of ${claim.term}: ${won ? 'won' : 'lost'}`,
+      {
+        ...w,
+        claims,
+        term: won ? claim.term : w.term,
+        final: won ? claim.final : w.final,
+        owner: won ? claim.node : w.owner,
+        answers: [...w.answers, { node: claim.node, event }],
+      },
+    ])
   })
   w.answers.forEach((answer, k) => {
-    next.push([`${answer.node} hears ${JSON.stringify(answer.event)}`, step({ ...w, answers: w.answers.filter((_, j) => j !== k) }, answer.node, answer.event)])
+    next.push([
+      `${answer.node} hears ${JSON.stringify(answer.event)}`,
+      step({ ...w, answers: w.answers.filter((_, j) => j !== k) }, answer.node, answer.event),
+    ])
   })
   w.mail.forEach((mail, k) => {
-    next.push([`${mail.to} gets ${JSON.stringify(mail.event)}`, step({ ...w, mail: w.mail.filter((_, j) => j !== k) }, mail.to, mail.event)])
+    next.push([
+      `${mail.to} gets ${JSON.stringify(mail.event)}`,
+      step({ ...w, mail: w.mail.filter((_, j) => j !== k) }, mail.to, mail.event),
+    ])
   })
   return next
 }
 
 function check(w: World, trail: readonly string[]): void {
   const fail = (message: string) => {
-    throw new Error(`${message}\n  presence: ${w.presence.join(', ')}\n  world: ${JSON.stringify(w)}\n  steps:\n    ${trail.join('\n    ')}`)
+    throw new Error(
+      `${message}\n  presence: ${w.presence.join(', ')}\n  world: ${JSON.stringify(w)}\n  steps:\n    ${trail.join('\n    ')}`,
+    )
   }
   const lefts = w.presence.filter((p) => p.startsWith('left')).length
   if (lefts > 1) fail('left published twice')
@@ -269,8 +323,10 @@ function check(w: World, trail: readonly string[]): void {
   if (lefts === 1 && w.ended === undefined) fail('left without a tombstone')
   const owners = w.nodes.filter((n) => n.alive && n.state !== undefined && owns(n.state))
   if (owners.length === 2 && owners[0]?.state?.term === owners[1]?.state?.term) fail('two owners of one term')
-  for (const n of owners) if ((n.state?.term ?? 0) > w.term) fail('an owner of a term the store never ordered')
-  if (w.ended !== undefined && owners.some((n) => n.state?.term === w.term)) fail('an owner of an ended session')
+  for (const n of owners)
+    if ((n.state?.term ?? 0) > w.term) fail('an owner of a term the store never ordered')
+  if (w.ended !== undefined && owners.some((n) => n.state?.term === w.term))
+    fail('an owner of an ended session')
   const quiet = w.claims.length === 0 && w.answers.length === 0 && w.mail.length === 0
   if (!quiet) return
   // At rest: one owner of the current term at most, no stale one, and the peers see its state. A node
@@ -279,7 +335,10 @@ function check(w: World, trail: readonly string[]): void {
   const stale = owners.filter((n) => (n.state?.term ?? 0) < w.term)
   if (stale.length > 0 && w.nodes[w.owner]?.alive) fail('a stale owner at rest')
   if (stale.length > 0) return
-  const last = [...w.presence].reverse().find((p) => /^(away|reconnected|left)/.test(p))?.split('@')[0]
+  const last = [...w.presence]
+    .reverse()
+    .find((p) => /^(away|reconnected|left)/.test(p))
+    ?.split('@')[0]
   const seen = last === undefined || last === 'reconnected' ? 'online' : last
   const live = owners[0]
   if (w.ended !== undefined && seen !== 'left') fail('ended without left at rest')
@@ -299,7 +358,8 @@ function explore(start: World): { states: number; deepest: number } {
       seen.add(key)
       check(world, trail)
       deepest = Math.max(deepest, trail.length)
-      for (const [label, successor] of successors(world)) next.push({ world: successor, trail: [...trail, label] })
+      for (const [label, successor] of successors(world))
+        next.push({ world: successor, trail: [...trail, label] })
     }
     frontier = next
   }

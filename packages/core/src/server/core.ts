@@ -15,10 +15,11 @@ import { Emitter } from '../emitter.js'
 import { MessageTooDeepError, MessageTooLargeError, PublicError } from '../errors.js'
 import type { CloseInfo } from '../transport.js'
 import { FlushScheduler, type ServerConnection } from './connection.js'
+import { readAll } from './handshake.js'
 import { MementoSigner } from './memento.js'
 import type { ResolvedServerOptions, SessionHandle } from './options.js'
-import { RateLimiter } from './rate-limiter.js'
 import { Ownership } from './ownership.js'
+import { RateLimiter } from './rate-limiter.js'
 import type { ServerSession } from './session.js'
 import { type EndReason, owns, type SessionEvent, sessionTransition } from './session-machine.js'
 import {
@@ -358,6 +359,29 @@ export class ServerCore extends Emitter<ServerEvents> {
     return true
   }
 
+  /**
+   * LL-NODE-5: a live entry came after a gap; what the feed skipped is read back from the store and
+   * delivered before it. Not there any more: the connection ends, and the resume names the stream.
+   */
+  repair(session: ServerSession, stream: StreamName, after: number): void {
+    const connection = session.connection
+    const lost = (error?: unknown) => {
+      if (error !== undefined) this.reportError(error, 'store: reading back a gap failed')
+      if (session.connection !== connection) return
+      connection?.close({
+        type: 'bye',
+        code: CloseCode.INTERNAL_ERROR,
+        reason: 'a stream lost entries',
+        reconnect: true,
+      })
+    }
+    readAll(this.options.store, stream, after).then((read) => {
+      if (session.connection !== connection || !session.hasStream(stream)) return
+      if (!read.covered || read.epoch !== session.epochOf(stream)) return lost()
+      session.release(stream, read.entries)
+    }, lost)
+  }
+
   /** LL-TOPIC-7: unjoined REMOVED, presence left. */
   remove(session: ServerSession, topic: string, reason: string): boolean {
     if (!this.leave(session, topic)) return false
@@ -371,8 +395,18 @@ export class ServerCore extends Emitter<ServerEvents> {
     session.connection = undefined
     connection?.close(
       code === 'superseded'
-        ? { type: 'bye', code: CloseCode.SUPERSEDED, reason: 'superseded by a newer connection', reconnect: true }
-        : { type: 'bye', code: CloseCode.SESSION_REPLACED, reason: 'session resumed elsewhere', reconnect: false },
+        ? {
+            type: 'bye',
+            code: CloseCode.SUPERSEDED,
+            reason: 'superseded by a newer connection',
+            reconnect: true,
+          }
+        : {
+            type: 'bye',
+            code: CloseCode.SESSION_REPLACED,
+            reason: 'session resumed elsewhere',
+            reconnect: false,
+          },
     )
   }
 

@@ -82,7 +82,7 @@ export function handleFrame(
     case 'leave':
       session.joining?.delete(frame.topic) // cancels a join being decided
       if (session.joining?.size === 0) session.joining = undefined
-      leaveTopic(core, session, frame.topic)
+      core.leave(session, frame.topic)
       return connection.send({ type: 'unjoined', topic: frame.topic })
     case 'ping':
       return connection.send(frame.id === undefined ? { type: 'pong' } : { type: 'pong', id: frame.id })
@@ -215,7 +215,13 @@ function processed(core: ServerCore, session: ServerSession, frame: Send): void 
 }
 
 /** LL-SEND-5: the app said no; the client learns why, and the message counts as processed. */
-function reject(core: ServerCore, session: ServerSession, frame: Send, reason: string, record: boolean): void {
+function reject(
+  core: ServerCore,
+  session: ServerSession,
+  frame: Send,
+  reason: string,
+  record: boolean,
+): void {
   session.connection?.send({ type: 'error', code: CloseCode.REJECTED, reason, ref: frame.seq })
   if (record) processed(core, session, frame)
   else done(core, session, frame.seq)
@@ -254,7 +260,12 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
   if (session.topics.has(topic)) {
     // LL-TOPIC-3: already joined: answer again, no new presence.
     const cursor = session.cursor(stream)
-    const joined: Joined = { type: 'joined', topic, seq: cursor?.sent ?? 0, ...(await membersOf(core, topic)) }
+    const joined: Joined = {
+      type: 'joined',
+      topic,
+      seq: cursor?.sent ?? 0,
+      ...(await membersOf(core, topic)),
+    }
     if (cursor?.epoch !== undefined) joined.epoch = cursor.epoch
     return connection.send(joined)
   }
@@ -344,9 +355,4 @@ async function membersOf(core: ServerCore, topic: string): Promise<Pick<Joined, 
   if (!core.options.presence(topic)) return { members: [], presence: false }
   const read = core.options.store.members(topicStream(topic))
   return { members: [...(read instanceof Promise ? await read : read)] }
-}
-
-/** Takes a session off a topic (a leave, or the app removing it: LL-TOPIC-4, LL-TOPIC-7). */
-export function leaveTopic(core: ServerCore, session: ServerSession, topic: string): boolean {
-  return core.leave(session, topic)
 }

@@ -95,7 +95,8 @@ export async function decideResume(
     if (core.sessions.has(claims.sid)) continue // taken here meanwhile
     if (record === undefined) return { reason: 'unknown' }
     if (record.ended !== undefined) return { reason: record.ended } // LL-NODE-4: how it ended, cluster-wide
-    if (record.subject !== subject || !accepted(record.proven, record.generation)) return { reason: 'invalid' }
+    if (record.subject !== subject || !accepted(record.proven, record.generation))
+      return { reason: 'invalid' }
     return core.ownership.adopt(record, true, cid)
   }
   return { closed: CloseCode.SUPERSEDED }

@@ -10,9 +10,9 @@ import type {
   EndedReason,
   NodeReply,
   NodeRequest,
-  StoredMember,
   SessionRecord,
   SessionStore,
+  StoredMember,
   StreamEntry,
   StreamHead,
   StreamName,
@@ -112,7 +112,10 @@ export class MemoryStore implements SessionStore {
     const { sid } = record
     if (this.tombstones.has(sid)) return
     const stored = this.sessions.get(sid)
-    if (stored !== undefined && (stored.term > record.term || (stored.term === record.term && stored.version > record.version)))
+    if (
+      stored !== undefined &&
+      (stored.term > record.term || (stored.term === record.term && stored.version > record.version))
+    )
       return
     if (record.ended === undefined) return void this.sessions.set(sid, record)
     // Kept small: how it ended is all a late resume needs (LL-RESUME-4).

@@ -221,7 +221,8 @@ export class Ownership {
       }
       if (local !== undefined && owns(local.state)) return this.answer(request)
       const record = await store.getSession(request.sid)
-      if (record === undefined || record.ended !== undefined) return { ok: false, error: `no session ${request.sid}` }
+      if (record === undefined || record.ended !== undefined)
+        return { ok: false, error: `no session ${request.sid}` }
       if (core.sessions.has(request.sid)) continue
       const reply = record.node === node ? undefined : await bus.request(record.node, request)
       if (reply !== undefined && !(reply.ok === false && reply.missing === true)) return reply

@@ -12,7 +12,7 @@ import type {
 } from '../transport.js'
 import { ServerConnection, type ServerConnectionHandlers, type ServerConnectionLimits } from './connection.js'
 import { ServerCore, type ServerEvents } from './core.js'
-import { handleFrame, leaveTopic } from './frames.js'
+import { handleFrame } from './frames.js'
 import { resolveServerOptions, type ServerOptions, type SessionHandle } from './options.js'
 import { topicStream } from './store.js'
 

@@ -94,8 +94,7 @@ export const adoptingState = (term: number, connection: boolean): SessionState =
 })
 
 /** Phases in which this node owns the session. */
-export const owns = (state: SessionState): boolean =>
-  state.phase === 'connected' || state.phase === 'away'
+export const owns = (state: SessionState): boolean => state.phase === 'connected' || state.phase === 'away'
 
 const same = (state: SessionState): SessionResult => [state, []]
 
@@ -105,7 +104,10 @@ export function sessionTransition(state: SessionState, event: SessionEvent): Ses
   switch (event.type) {
     case 'dropped':
       if (phase !== 'connected') return same(state)
-      return [{ phase: 'away', term }, [{ type: 'presence', event: 'away' }, { type: 'start-grace' }, { type: 'persist' }]]
+      return [
+        { phase: 'away', term },
+        [{ type: 'presence', event: 'away' }, { type: 'start-grace' }, { type: 'persist' }],
+      ]
 
     case 'resumed':
       // While a claim is in flight the core waits for its answer before resuming (handshake.ts).
@@ -125,7 +127,10 @@ export function sessionTransition(state: SessionState, event: SessionEvent): Ses
 
     case 'end':
       if (phase === 'connected') {
-        return [{ phase: 'ending', term, reason: event.reason }, [{ type: 'claim', term: term + 1, purpose: 'end' }]]
+        return [
+          { phase: 'ending', term, reason: event.reason },
+          [{ type: 'claim', term: term + 1, purpose: 'end' }],
+        ]
       }
       if (phase === 'away') {
         return [
@@ -148,9 +153,10 @@ export function sessionTransition(state: SessionState, event: SessionEvent): Ses
 
     case 'taken-over': {
       if (event.term <= term) return same(state) // an older owner's announcement, or our own
+      // Its grace timer goes with the release; its record still says it was away, for the taker.
       const effects: SessionEffect[] = []
-      if (phase === 'away') effects.push({ type: 'cancel-grace' })
-      if (phase === 'connected') effects.push({ type: 'close', code: event.sameClient ? 'superseded' : 'replaced' })
+      if (phase === 'connected')
+        effects.push({ type: 'close', code: event.sameClient ? 'superseded' : 'replaced' })
       effects.push({ type: 'release' })
       // The term stays this node's last: its final record is written under it, below the taker's.
       return [{ phase: 'released', term }, effects]
@@ -166,13 +172,19 @@ function claimedTerm(state: SessionState): number | undefined {
 }
 
 function won(state: SessionState, claimed: number): SessionResult {
-  const { phase, term } = state
+  const { phase } = state
   // Only the answer to the claim this state asked for counts.
   if (claimed !== claimedTerm(state)) return same(state)
   if (phase === 'adopting') return [{ ...state, phase: 'taking-over' }, [{ type: 'take-over' }]]
   if (phase === 'expiring' || phase === 'ending') {
     const reason: EndReason = phase === 'expiring' ? 'grace' : (state.reason ?? 'bye')
-    return [{ phase: 'ended', term: claimed }, [{ type: 'presence', event: 'left' }, { type: 'free', reason }]]
+    return [
+      { phase: 'ended', term: claimed },
+      [
+        { type: 'presence', event: 'left' },
+        { type: 'free', reason },
+      ],
+    ]
   }
   return same(state)
 }

@@ -92,6 +92,8 @@ export class ServerSession {
     private readonly handles: {
       handle(session: ServerSession): SessionHandle
       readonly writeFailed: (error: unknown, what: string) => void
+      /** Reads back what a stream's live feed skipped after `after`, then calls `release`. */
+      repair(session: ServerSession, stream: StreamName, after: number): void
     },
   ) {
     this.writes = new WriteQueue(handles.writeFailed)
@@ -276,7 +278,12 @@ export class ServerSession {
     const state = this.streams.get(stream)
     if (state === undefined) return
     if (state.held !== undefined) state.held.push(entry)
-    else this.write(state, entry, lazy)
+    else if (entry.seq > state.sent + 1 && entry.epoch === state.epoch && this.connection?.isOpen === true) {
+      // LL-NODE-5: entries of a stream reach every node in order; one that did not is read back from
+      // the store, and what follows waits for it.
+      state.held = [entry]
+      this.handles.repair(this, stream, state.sent)
+    } else this.write(state, entry, lazy)
   }
 
   /** The connection is gone: nothing counts as sent any more; the next one starts from the acks. */

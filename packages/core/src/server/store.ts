@@ -219,7 +219,12 @@ export interface SessionStore {
 /** What one node asks another (LL-NODE-3, LL-NODE-9). */
 export type NodeRequest =
   /** Let go of a session: another node won `term`. `cid` is the new connection's client instance. */
-  | { readonly type: 'takeover'; readonly sid: string; readonly term: number; readonly cid: string | undefined }
+  | {
+      readonly type: 'takeover'
+      readonly sid: string
+      readonly term: number
+      readonly cid: string | undefined
+    }
   | { readonly type: 'send'; readonly sid: string; readonly data: unknown; readonly appMemento?: unknown }
   | { readonly type: 'kick'; readonly sid: string; readonly reason: string }
   | { readonly type: 'remove'; readonly sid: string; readonly topic: string; readonly reason: string }

@@ -111,7 +111,8 @@ export class TopicRegistry {
   /** The members other nodes' sessions made before the topic came here (LL-NODE-7). */
   private seed(topic: string, stream: StreamName, state: TopicState): void {
     const apply = (list: readonly StoredMember[]) => {
-      for (const member of list) if (state.touched?.has(member.sid) !== true) state.members.set(member.sid, member)
+      for (const member of list)
+        if (state.touched?.has(member.sid) !== true) state.members.set(member.sid, member)
       state.touched = undefined
     }
     let members: readonly StoredMember[] | Promise<readonly StoredMember[]>

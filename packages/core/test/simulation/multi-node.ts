@@ -30,7 +30,11 @@ export async function simulateNodes(seed: number, log?: (line: string) => void):
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T
   const clock = new SimulatedClock()
   const randomBytes = (size: number) => Uint8Array.from({ length: size }, () => Math.floor(random() * 256))
-  const store = new MemoryStore(clock, { randomBytes, topicLog: { maxEntries: 50 }, directLog: { maxEntries: 50 } })
+  const store = new MemoryStore(clock, {
+    randomBytes,
+    topicLog: { maxEntries: 50 },
+    directLog: { maxEntries: 50 },
+  })
   const bus = new MemoryBus()
   const processed = new Map<string, string[]>()
   const sidOwner = new Map<string, string>()
@@ -193,7 +197,8 @@ export async function simulateNodes(seed: number, log?: (line: string) => void):
   for (const node of nodes)
     for (const record of records) {
       const sid = record.client.sid
-      if (sid !== undefined && node.server?.session(sid) !== undefined) holders.set(sid, (holders.get(sid) ?? 0) + 1)
+      if (sid !== undefined && node.server?.session(sid) !== undefined)
+        holders.set(sid, (holders.get(sid) ?? 0) + 1)
     }
   for (const [sid, count] of holders) if (count > 1) fail(`${count} nodes hold session ${sid}`)
 
