@@ -7,7 +7,14 @@
  * behind.
  */
 import { createClient, inertEnvironment } from '../../src/index.js'
-import { createServer, type LifelineServer, MemoryBus, MemoryStore } from '../../src/server.js'
+import {
+  type Claim,
+  createServer,
+  type LifelineServer,
+  MemoryBus,
+  MemoryStore,
+  type SessionStore,
+} from '../../src/server.js'
 import { FakeNetwork, SimulatedClock, seededRandom } from '../../src/testing.js'
 import { type ClientRecord, checkClients, SimulationFailure, watchClient } from './invariants.js'
 
