@@ -4,35 +4,27 @@
  * serialisable (nats-server issue 4320). No compare-and-set is trusted here: a claim is a message
  * appended to the session's subject of a claims stream, and the stream leader's total order decides.
  *
- * - A node claims generation g = (highest generation it sees) + 1.
- * - The first claim of a generation, in stream order, wins it; every later claim of that generation,
- *   or of a lower one, loses. A claimer knows its claim's place from the publish ack and reads what
- *   came before it: everything ordered before an acknowledged message is already committed, so every
- *   node computing the outcome from the stream agrees.
- * - The owner is the winner of the highest generation. Every write an owner makes carries its
- *   generation (fencing): readers ignore writes of a lower generation, so a node that has not yet
- *   heard it was superseded cannot undo the new owner's state.
+ * - A node claims term t = (the term it read) + 1, saying why (resume, adopt, expire, end).
+ * - Walking the claims in stream order from term 1 (the creator's, never claimed), a claim wins when
+ *   its term is the current one plus one and the current one did not end the session; every other
+ *   claim loses. A claimer knows its claim's place from the publish ack and reads what came before
+ *   it: everything ordered before an acknowledged message is already committed, so every node
+ *   computing the outcome from the stream agrees.
+ * - Every record an owner writes is keyed by its term (fencing): readers take the highest term, so a
+ *   node that has not yet heard it was superseded cannot undo the new owner's state.
  */
 
+import type { Claim, ClaimPurpose, ClaimResult } from '@lifeline/core/server'
 import type { StorageType } from '@nats-io/jetstream'
 import { DeliverPolicy, DiscardPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 
-export interface Claim {
-  readonly node: string
-  readonly generation: number
-}
-
-export interface ClaimResult {
-  readonly won: boolean
-  /** The generation claimed (won or not). */
-  readonly generation: number
-  /** Who owns the session once this claim is ordered: this node when `won`. */
-  readonly owner: Claim
-}
+export type { Claim, ClaimResult } from '@lifeline/core/server'
 
 interface Ordered extends Claim {
   readonly seq: number
 }
+
+const isFinal = (purpose: ClaimPurpose) => purpose === 'expire' || purpose === 'end'
 
 export class Claims {
   constructor(
@@ -54,22 +46,33 @@ export class Claims {
     }
   }
 
-  /** Claims the next generation of `key` for `node`; `won` says whether this node now owns it. */
-  async claim(key: string, node: string): Promise<ClaimResult> {
-    const before = winner(await this.read(key, undefined))
-    const generation = (before?.generation ?? 0) + 1
-    const ack = await this.js.publish(this.subject(key), JSON.stringify({ node, generation }))
+  /**
+   * Appends a claim of `claim.term` for `key` and reads back everything ordered before it: the claim
+   * wins when it is the first claim of the term after the current one, and the current one did not
+   * end the session (LL-NODE-1). Every node reading the stream computes the same outcome.
+   */
+  async claim(key: string, claim: Claim): Promise<ClaimResult> {
+    const ack = await this.js.publish(this.subject(key), JSON.stringify(claim))
     const upTo = await this.read(key, ack.seq)
-    const owner = winner(upTo) as Claim
-    const won =
-      owner.node === node && owner.generation === generation && firstOf(upTo, generation)?.seq === ack.seq
-    return { won, generation, owner: { node: owner.node, generation: owner.generation } }
+    // Term 1's node is the creator's, which only the session's record knows: '' here.
+    let current: Claim = { node: '', term: 1, purpose: 'resume' }
+    for (const ordered of upTo) {
+      if (isFinal(current.purpose) || ordered.term !== current.term + 1) continue
+      const previous = current.node === '' ? undefined : current
+      current = { node: ordered.node, term: ordered.term, purpose: ordered.purpose }
+      if (ordered.seq === ack.seq) return { won: true, owner: current, previous }
+    }
+    return { won: false, owner: current }
   }
 
-  /** The current owner of `key`, if any node ever claimed it. */
-  async owner(key: string): Promise<Claim | undefined> {
-    const current = winner(await this.read(key, undefined))
-    return current === undefined ? undefined : { node: current.node, generation: current.generation }
+  /** The current owner of `key`: the last claim that won; term 1 (the creator's, node '') if none did. */
+  async owner(key: string): Promise<Claim> {
+    let current: Claim = { node: '', term: 1, purpose: 'resume' }
+    for (const ordered of await this.read(key, undefined)) {
+      if (isFinal(current.purpose) || ordered.term !== current.term + 1) continue
+      current = { node: ordered.node, term: ordered.term, purpose: ordered.purpose }
+    }
+    return current
   }
 
   /** Forgets a key's claims (the session ended). */
@@ -97,8 +100,8 @@ export class Claims {
       const messages = await consumer.fetch({ max_messages: count, expires: 2000 })
       for await (const msg of messages) {
         if (through !== undefined && msg.seq > through) break
-        const { node, generation } = msg.json<Claim>()
-        claims.push({ node, generation, seq: msg.seq })
+        const { node, term, purpose } = msg.json<Claim>()
+        claims.push({ node, term, purpose, seq: msg.seq })
         if (claims.length >= count || msg.seq === through) break
       }
     } finally {
@@ -106,16 +109,4 @@ export class Claims {
     }
     return claims
   }
-}
-
-/** The first claim of `generation` in stream order. */
-function firstOf(claims: readonly Ordered[], generation: number): Ordered | undefined {
-  return claims.find((claim) => claim.generation === generation)
-}
-
-/** The winner of the highest generation: the first claim of it in stream order. */
-function winner(claims: readonly Ordered[]): Ordered | undefined {
-  let top: Ordered | undefined
-  for (const claim of claims) if (top === undefined || claim.generation > top.generation) top = claim
-  return top === undefined ? undefined : firstOf(claims, top.generation)
 }

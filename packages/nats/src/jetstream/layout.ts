@@ -6,12 +6,14 @@ import { createHash } from 'node:crypto'
 import type { StreamEntry, StreamName } from '@lifeline/core/server'
 
 export interface Layout {
-  /** `<NAME>_SESSIONS`: session records (LL-GRACE-1), one key per session id. */
-  readonly sessions: string
+  /** `<NAME>_RECORDS`: session records (LL-GRACE-1), a subject per session and ownership term. */
+  readonly records: string
+  /** `<NAME>_MEMBERS`: topic members of every node (LL-NODE-7), a subject per topic and session. */
+  readonly members: string
+  /** `<NAME>_IDS`: client message ids processed (LL-SEND-3, LL-NODE-8), a subject per id. */
+  readonly ids: string
   /** `<NAME>_DIRECT`: every session's direct stream, one subject each. */
   readonly direct: string
-  /** `<NAME>_DEDUP`: client message ids, de-duplicated by JetStream itself (LL-SEND-3). */
-  readonly dedup: string
   /** Subject root of everything the store publishes. */
   readonly root: string
 }
@@ -22,9 +24,10 @@ export function layout(name: string): Layout {
       `@lifeline/nats/jetstream: name must be 1-32 of A-Z a-z 0-9 _ -, got ${JSON.stringify(name)}`,
     )
   return {
-    sessions: `${name}_SESSIONS`,
+    records: `${name}_RECORDS`,
+    members: `${name}_MEMBERS`,
+    ids: `${name}_IDS`,
     direct: `${name}_DIRECT`,
-    dedup: `${name}_DEDUP`,
     root: `${name.toLowerCase()}-store`,
   }
 }
@@ -34,12 +37,13 @@ export function token(id: string): string {
   return /^[A-Za-z0-9_-]{1,64}$/.test(id) ? id : `h${digest(id)}`
 }
 
-function digest(text: string): string {
+export function digest(text: string): string {
   return createHash('sha256').update(text).digest('base64url').slice(0, 32)
 }
 
 export type Place =
-  | { readonly kind: 'topic'; readonly stream: string; readonly subject: string }
+  /** `subject` carries messages; `presence`, the topic's presence entries, bounded apart (LL-PRESENCE-5). */
+  | { readonly kind: 'topic'; readonly stream: string; readonly subject: string; readonly presence: string; readonly id: string }
   | { readonly kind: 'direct'; readonly stream: string; readonly subject: string }
 
 /**
@@ -51,7 +55,7 @@ export function place(l: Layout, name: string, stream: StreamName): Place {
   if (stream.startsWith('t:')) {
     const topic = stream.slice(2)
     const id = `T${digest(topic)}`
-    return { kind: 'topic', stream: `${name}_${id}`, subject: `${l.root}.t.${id}` }
+    return { kind: 'topic', stream: `${name}_${id}`, subject: `${l.root}.t.${id}`, presence: `${l.root}.t.${id}.p`, id }
   }
   if (stream.startsWith('d:'))
     return { kind: 'direct', stream: l.direct, subject: `${l.root}.d.${token(stream.slice(2))}` }
