@@ -82,6 +82,9 @@ export function chatHandler(
     const topic = message.topic as string
     // Stored and published in one tick, so the numbers follow the room's order.
     const stored = history.append(topic, { id: message.id, from: nameOf(session), text, at: now() })
-    await server().publish(topic, stored, { appMemento: { upTo: stored.n } })
+    // Keyed by the client's message id: processed again on another node after this one died, it is
+    // published once (LL-NODE-8).
+    const id = `${session.subject}\u0000${message.id}`
+    await server().publish(topic, stored, { appMemento: { upTo: stored.n }, id })
   }
 }

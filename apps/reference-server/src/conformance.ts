@@ -221,12 +221,13 @@ export class ConformanceHost {
       }
       case 'kick': {
         const reason = typeof action.reason === 'string' ? action.reason : undefined
-        if (!server.kick(sid(), reason)) throw new Error(`no session ${sid()}`)
+        if (!(await server.kick(sid(), reason))) throw new Error(`no session ${sid()}`)
         return
       }
       case 'remove': {
         if (typeof action.topic !== 'string') throw new BadRequest('remove needs a topic')
-        if (!server.remove(sid(), action.topic)) throw new Error(`session ${sid()} is not in ${action.topic}`)
+        if (!(await server.remove(sid(), action.topic)))
+          throw new Error(`session ${sid()} is not in ${action.topic}`)
         return
       }
       case 'shutdown': {

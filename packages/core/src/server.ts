@@ -22,6 +22,7 @@ export {
 } from './server/server.js'
 export type { EndReason as SessionEndReason, SessionPhase, SessionState } from './server/session-machine.js'
 export {
+  type AppendOptions,
   type Bus,
   type Claim,
   type ClaimPurpose,

@@ -1,7 +1,7 @@
 /**
  * The claim race itself: two nodes claiming one session at the same moment, many times, on the
  * nats-server these tests run (Debian's 2.9.10), single and replicated (R3). Never two owners of a
- * generation, and every node computes the same owner.
+ * term, and every node computes the same owner (LL-NODE-1).
  */
 import { type NatsCluster, type NatsServer, startNatsCluster, startNatsServer } from '@lifeline/testkit'
 import { connect } from '@nats-io/transport-node'
@@ -31,32 +31,74 @@ async function race(a: JetStreamStore, b: JetStreamStore, rounds: number): Promi
   const sid = `s_race${Math.random().toString(36).slice(2, 8)}`
   const winners = new Map<number, string>()
   for (let round = 0; round < rounds; round++) {
-    const [ra, rb] = await Promise.all([a.claim(sid, 'A'), b.claim(sid, 'B')])
-    for (const [node, result] of [
-      ['A', ra],
-      ['B', rb],
+    // Each node claims the term after the one it read, as the core does: sometimes both read the same.
+    const [ta, tb] = await Promise.all([a.owner(sid), b.owner(sid)]).then(([x, y]) => [
+      x.term + 1,
+      y.term + 1,
+    ])
+    const [ra, rb] = await Promise.all([
+      a.claim(sid, { node: 'A', term: ta as number, purpose: 'resume' }),
+      b.claim(sid, { node: 'B', term: tb as number, purpose: 'resume' }),
+    ])
+    for (const [node, term, result] of [
+      ['A', ta, ra],
+      ['B', tb, rb],
     ] as const) {
       if (!result.won) continue
-      // Never two owners of one generation, in this round or any earlier one.
-      expect(winners.has(result.generation), `generation ${result.generation} won twice`).toBe(false)
-      winners.set(result.generation, node)
-      expect(result.owner).toEqual({ node, generation: result.generation })
+      // Never two owners of one term, in this round or any earlier one.
+      expect(winners.has(term as number), `term ${term} won twice`).toBe(false)
+      winners.set(term as number, node)
+      expect(result.owner).toEqual({ node, term, purpose: 'resume' })
     }
-    // Two claims of one generation: exactly one wins. Both nodes then agree on who owns the session.
-    if (ra.generation === rb.generation) {
+    // Two claims of one term: exactly one wins. Both nodes then agree on who owns the session.
+    if (ta === tb) {
       contested++
       expect(Number(ra.won) + Number(rb.won)).toBe(1)
     }
     const [oa, ob] = await Promise.all([a.owner(sid), b.owner(sid)])
     expect(oa).toEqual(ob)
-    expect(winners.get(oa?.generation ?? -1)).toBe(oa?.node)
+    expect(winners.get(oa.term)).toBe(oa.node)
   }
-  // Generations are won in order, none skipped by a winner.
-  const generations = [...winners.keys()].sort((x, y) => x - y)
-  expect(generations).toEqual(generations.map((_, i) => i + 1))
-  console.info(`claim race: ${rounds} rounds, ${contested} contested, ${generations.length} generations won`)
+  // Terms are won in order from 2 (1 is the creator's), none skipped by a winner.
+  const terms = [...winners.keys()].sort((x, y) => x - y)
+  expect(terms).toEqual(terms.map((_, i) => i + 2))
+  console.info(`claim race: ${rounds} rounds, ${contested} contested, ${terms.length} terms won`)
   return contested
 }
+
+describe('ownership claims: the walk', () => {
+  let nats: NatsServer
+  beforeAll(async () => {
+    nats = await startNatsServer()
+  })
+  afterAll(() => nats.stop())
+
+  it('LL-NODE-1: a term won to end the session is its last; a claim skipping a term loses', async () => {
+    const [a, b] = await twoNodes([nats.url], 1)
+    expect(await a.claim('s_w', { node: 'A', term: 2, purpose: 'adopt' })).toMatchObject({ won: true })
+    expect(await a.claim('s_w', { node: 'A', term: 4, purpose: 'resume' })).toMatchObject({ won: false })
+    expect(await b.claim('s_w', { node: 'B', term: 2, purpose: 'resume' })).toMatchObject({
+      won: false,
+      owner: { node: 'A', term: 2 },
+    })
+    expect(await b.claim('s_w', { node: 'B', term: 3, purpose: 'end' })).toEqual({
+      won: true,
+      owner: { node: 'B', term: 3, purpose: 'end' },
+      previous: { node: 'A', term: 2, purpose: 'adopt' },
+    })
+    expect(await a.claim('s_w', { node: 'A', term: 4, purpose: 'resume' })).toMatchObject({
+      won: false,
+      owner: { node: 'B', term: 3, purpose: 'end' },
+    })
+  })
+
+  it('past the claims kept (64 per session), the walk starts below the oldest kept claim', async () => {
+    const [a] = await twoNodes([nats.url], 1)
+    for (let term = 2; term <= 80; term++)
+      expect((await a.claim('s_long', { node: `N${term}`, term, purpose: 'adopt' })).won).toBe(true)
+    expect(await a.owner('s_long')).toEqual({ node: 'N80', term: 80, purpose: 'adopt' })
+  })
+})
 
 describe('ownership claims: two nodes, one session, at once', () => {
   let nats: NatsServer

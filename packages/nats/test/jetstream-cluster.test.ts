@@ -12,6 +12,9 @@ import { onCleanup } from './helpers.js'
 
 const record = (sid: string): SessionRecord => ({
   sid,
+  node: 'n1',
+  term: 1,
+  version: 1,
   subject: 'alice',
   meta: undefined,
   generation: 1,

@@ -40,8 +40,11 @@ const direct = (data: unknown) => (seq: number) => {
   return { frame, text: JSON.stringify(frame) }
 }
 
-const record = (sid: string): SessionRecord => ({
+const record = (sid: string, term = 1, version = 1): SessionRecord => ({
   sid,
+  node: `n${term}`,
+  term,
+  version,
   subject: 'alice',
   meta: { name: 'Alice' },
   generation: 2,
@@ -55,13 +58,35 @@ const record = (sid: string): SessionRecord => ({
 })
 
 describe('JetStreamStore', () => {
-  it('keeps session records in the KV bucket, seen by every node', async () => {
+  it('LL-NODE-2, LL-NODE-4: session records seen by every node; an older term never hides a newer one; tombstones', async () => {
     const [a, b] = await nodes()
     await a.store.putSession(record('s_1'))
     expect(await b.store.getSession('s_1')).toEqual(record('s_1'))
-    await b.store.deleteSession('s_1')
-    expect(await a.store.getSession('s_1')).toBeUndefined()
+    await a.store.putSession(record('s_1', 1, 2))
+    await b.store.putSession(record('s_1', 2, 1))
+    // The node that held term 1 writes late: the reader still takes term 2's record.
+    await a.store.putSession(record('s_1', 1, 3))
+    expect(await a.store.getSession('s_1')).toEqual(record('s_1', 2, 1))
+    await b.store.putSession({ ...record('s_1', 3, 1), ended: 'kicked', expiresAt: undefined })
+    expect(await a.store.getSession('s_1')).toMatchObject({ term: 3, ended: 'kicked' })
     expect(await a.store.getSession('never')).toBeUndefined()
+  })
+
+  it('LL-NODE-7: topic members of every node, removed when they leave', async () => {
+    const [a, b] = await nodes()
+    await a.store.setMember('t:room', 's_a', { sid: 's_a', state: 'online', meta: { n: 1 } })
+    await b.store.setMember('t:room', 's_b', { sid: 's_b', state: 'away' })
+    await b.store.setMember('t:other', 's_c', { sid: 's_c', state: 'online' })
+    const sorted = async (js: JetStream) =>
+      [...(await js.store.members('t:room'))].sort((x, y) => x.sid.localeCompare(y.sid))
+    expect(await sorted(b)).toEqual([
+      { sid: 's_a', state: 'online', meta: { n: 1 } },
+      { sid: 's_b', state: 'away' },
+    ])
+    await a.store.setMember('t:room', 's_b', { sid: 's_b', state: 'online' })
+    await b.store.setMember('t:room', 's_a', undefined)
+    expect(await sorted(a)).toEqual([{ sid: 's_b', state: 'online' }])
+    expect(await a.store.members('t:nobody')).toEqual([])
   })
 
   it('LL-SEQ-1: two nodes appending to one topic at once get seqs 1..n, each once, in stream order', async () => {
@@ -116,12 +141,25 @@ describe('JetStreamStore', () => {
     expect(await b.store.read('d:s_2', 0, 100)).toMatchObject({ entries: [], lastSeq: 0 })
   })
 
-  it('LL-SEND-3: a message id is admitted once across nodes, per subject', async () => {
+  it('LL-NODE-8: an append with an id another node already appended answers the first entry', async () => {
     const [a, b] = await nodes()
-    expect(await a.store.admitMessageId('alice', 'm1')).toBe(true)
-    expect(await b.store.admitMessageId('alice', 'm1')).toBe(false)
-    expect(await b.store.admitMessageId('bob', 'm1')).toBe(true)
-    expect(await a.store.admitMessageId('alice', 'm2')).toBe(true)
+    const first = await a.store.append('t:ids', msg('one'), { id: 'alice\u0000m1' })
+    const again = await b.store.append('t:ids', msg('one'), { id: 'alice\u0000m1' })
+    const other = await b.store.append('t:ids', msg('two'), { id: 'alice\u0000m2' })
+    expect([first.seq, again.seq, other.seq]).toEqual([1, 1, 2])
+    expect((await a.store.read('t:ids', 0, 10)).entries.map((e) => e.frame)).toEqual([
+      { type: 'msg', seq: 1, topic: 'room', data: 'one' },
+      { type: 'msg', seq: 2, topic: 'room', data: 'two' },
+    ])
+  })
+
+  it('LL-SEND-3, LL-NODE-8: a message id recorded as processed is seen by every node, per subject', async () => {
+    const [a, b] = await nodes()
+    expect(await b.store.seenMessageId('alice', 'm1')).toBe(false)
+    await a.store.recordMessageId('alice', 'm1')
+    expect(await b.store.seenMessageId('alice', 'm1')).toBe(true)
+    expect(await b.store.seenMessageId('bob', 'm1')).toBe(false)
+    expect(await a.store.seenMessageId('alice', 'm2')).toBe(false)
   })
 })
 

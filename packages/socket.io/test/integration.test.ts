@@ -65,7 +65,7 @@ describe.each(MODES)('socket.io integration over %s', (mode) => {
     io.of('/lifeline').on('connection', () => connections++)
     const alice = await open(url, mode)
     expect(connections).toBe(1)
-    expect(server.kick(sidOf(alice.client), 'banned')).toBe(true)
+    expect(await server.kick(sidOf(alice.client), 'banned')).toBe(true)
     await waitFor(() => alice.client.status.type === 'closed', { what: 'the client to close' })
     const status = alice.client.status
     const error = status.type === 'closed' ? status.error : undefined

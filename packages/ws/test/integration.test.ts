@@ -202,7 +202,7 @@ describe('ws integration: LifelineServer and LifelineClient over real sockets', 
     const { server, proxy, url } = await stack()
     const alice = await open(url)
     const dials = proxy.dials
-    expect(server.kick(sidOf(alice.client), 'banned')).toBe(true)
+    expect(await server.kick(sidOf(alice.client), 'banned')).toBe(true)
     await waitFor(() => alice.client.status.type === 'closed', { what: 'the client to close' })
     const status = alice.client.status
     const error = status.type === 'closed' ? status.error : undefined

@@ -130,20 +130,25 @@ export class ServerCore extends Emitter<ServerEvents> {
     stream: StreamName,
     frame: (seq: number) => EntryFrame,
     except?: string,
+    id?: string,
   ): StreamEntry | Promise<StreamEntry> {
     const max = this.options.maxFrameBytes
-    const appended = this.options.store.append(stream, (seq) => {
-      const built = frame(seq)
-      const text = JSON.stringify(built)
-      // A frame clients would refuse (LL-LIMIT-1, LL-LIMIT-8) must never enter a log: its replay would
-      // fail forever. A batch around it takes one more level.
-      if (exceedsBytes(text, max)) throw new MessageTooLargeError(text.length, max)
-      const shape = jsonShape(text)
-      if (shape.depth > MAX_NESTING_DEPTH - 1) throw new MessageTooDeepError(MAX_NESTING_DEPTH - 1)
-      // LL-LIMIT-10: a log counts what it holds, the entry's value as well as its text.
-      const size = shape.heldBytes
-      return except === undefined ? { frame: built, text, size } : { frame: built, text, except, size }
-    })
+    const appended = this.options.store.append(
+      stream,
+      (seq) => {
+        const built = frame(seq)
+        const text = JSON.stringify(built)
+        // A frame clients would refuse (LL-LIMIT-1, LL-LIMIT-8) must never enter a log: its replay would
+        // fail forever. A batch around it takes one more level.
+        if (exceedsBytes(text, max)) throw new MessageTooLargeError(text.length, max)
+        const shape = jsonShape(text)
+        if (shape.depth > MAX_NESTING_DEPTH - 1) throw new MessageTooDeepError(MAX_NESTING_DEPTH - 1)
+        // LL-LIMIT-10: a log counts what it holds, the entry's value as well as its text.
+        const size = shape.heldBytes
+        return except === undefined ? { frame: built, text, size } : { frame: built, text, except, size }
+      },
+      id === undefined ? undefined : { id },
+    )
     if (appended instanceof Promise) {
       return appended.then((entry) => {
         this.options.bus.publish(stream, entry)

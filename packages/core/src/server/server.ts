@@ -25,6 +25,13 @@ export interface PublishOptions {
    * put nothing there that not every member may see. Kept once per topic, never per member.
    */
   readonly appMemento?: unknown
+  /**
+   * An idempotency key, e.g. the client message id being processed (LL-NODE-8): a store shared by
+   * nodes (the JetStream store) keeps one entry per key within its window and resolves a repeat with
+   * the first one's seq, so a message processed again on another node after its node died is
+   * published once. The memory store ignores it (its nodes share one process).
+   */
+  readonly id?: string | undefined
 }
 
 export interface ShutdownOptions {
@@ -106,6 +113,7 @@ export class LifelineServer {
             ? { type: 'msg', seq, topic, data }
             : { type: 'msg', seq, topic, data, amv: appMemento },
         options.except,
+        options.id,
       ),
     )
   }

@@ -75,6 +75,11 @@ export interface DedupInfo {
   readonly maxAgeMs: number
 }
 
+export interface AppendOptions {
+  /** An idempotency key: the same key appends once (LL-NODE-8). */
+  readonly id?: string | undefined
+}
+
 /** Why a session ended, as its tombstone keeps it for late resumes (LL-RESUME-4). */
 export type EndedReason = 'ended' | 'kicked' | 'expired'
 
@@ -161,10 +166,14 @@ export interface SessionStore {
    * Appends to a stream and returns the entry with its seq (LL-SEQ-1). `build` makes the entry for
    * the seq the store assigns (and may throw to refuse it); the entry's size is its `size`.
    * A store in this process may answer synchronously, which keeps the publish path free of promises.
+   * `id` (LL-NODE-8): a store shared by nodes SHOULD store one entry per id within a window and answer
+   * a repeat with the first entry, so an effect of a message processed again after its node died is
+   * not duplicated.
    */
   append(
     stream: StreamName,
     build: (seq: number) => Omit<StreamEntry, 'seq' | 'epoch'>,
+    options?: AppendOptions,
   ): StreamEntry | Promise<StreamEntry>
   /** Entries after `afterSeq`, oldest first, at most `limit`, with the stream's head. */
   read(stream: StreamName, afterSeq: number, limit: number): Promise<StreamRead>

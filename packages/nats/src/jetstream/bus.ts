@@ -6,11 +6,11 @@
  * that owns the session): its entries go to local listeners at once and to other nodes over core
  * NATS, in order on the writer's connection.
  */
-import type { Bus, StreamEntry, StreamName } from '@lifeline/core/server'
+import type { Bus, NodeReply, NodeRequest, StreamEntry, StreamName } from '@lifeline/core/server'
 import { DeliverPolicy } from '@nats-io/jetstream'
-import { headers, type Msg, type Subscription } from '@nats-io/nats-core'
-import { EXCEPT_HEADER, entryOf, place } from './layout.js'
-import type { JetStreamStore } from './store.js'
+import { headers, type Msg, NoRespondersError, type Subscription } from '@nats-io/nats-core'
+import { EXCEPT_HEADER, entryOf, place, token } from './layout.js'
+import { type JetStreamStore, retryable } from './store.js'
 
 type Listener = (entry: StreamEntry) => void
 
@@ -26,6 +26,11 @@ interface Feed {
 export interface JetStreamBusOptions {
   /** Called with errors of background consumers (the store's server reports them). */
   onError?: (error: Error) => void
+  /**
+   * How long a request to another node (LL-NODE-3, LL-NODE-9) waits for its answer; past it the node
+   * counts as gone. Default 10 s.
+   */
+  requestTimeoutMs?: number
 }
 
 export class JetStreamBus implements Bus {
@@ -66,6 +71,48 @@ export class JetStreamBus implements Bus {
       this.feeds.delete(stream)
       current.stop()
     }
+  }
+
+  /**
+   * Core NATS request-reply on the node's subject: "no responders" (the node's connection is gone,
+   * as after a SIGKILL) or no answer in time means no such node.
+   */
+  async request(node: string, request: NodeRequest): Promise<NodeReply | undefined> {
+    try {
+      const reply = await this.store.nc.request(this.nodeSubject(node), JSON.stringify(request), {
+        timeout: this.options.requestTimeoutMs ?? 10_000,
+      })
+      return reply.json<NodeReply>()
+    } catch (error) {
+      if (error instanceof NoRespondersError || retryable(error)) return undefined
+      throw error
+    }
+  }
+
+  serve(node: string, handler: (request: NodeRequest) => Promise<NodeReply>): () => void {
+    const sub = this.store.nc.subscribe(this.nodeSubject(node), {
+      callback: (error, msg) => {
+        if (error !== null) return this.report(error)
+        let request: NodeRequest
+        try {
+          request = msg.json<NodeRequest>()
+        } catch (bad) {
+          return this.report(bad)
+        }
+        handler(request).then(
+          (reply) => msg.respond(JSON.stringify(reply)),
+          (failed: unknown) => {
+            const message = failed instanceof Error ? failed.message : String(failed)
+            msg.respond(JSON.stringify({ ok: false, error: message } satisfies NodeReply))
+          },
+        )
+      },
+    })
+    return () => sub.unsubscribe()
+  }
+
+  private nodeSubject(node: string): string {
+    return `${this.store.layout.root}.node.${token(node)}`
   }
 
   get subscriptions(): number {

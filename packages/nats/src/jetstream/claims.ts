@@ -26,6 +26,26 @@ interface Ordered extends Claim {
 
 const isFinal = (purpose: ClaimPurpose) => purpose === 'expire' || purpose === 'end'
 
+/** Term 1: the creator's, never claimed; its node only the session's record knows. */
+const FIRST: Claim = { node: '', term: 1, purpose: 'resume' }
+
+/**
+ * Walks claims in stream order, calling `won` with each winner and the one before it (undefined for
+ * the creator). Claims older than the stream keeps (its per-subject and age limits) are gone: the walk
+ * then starts just below the oldest kept one, which settled long ago.
+ */
+function walk(claims: readonly Ordered[], won: (current: Claim, previous: Claim | undefined) => void): void {
+  const oldest = claims[0]
+  let current: Claim = oldest !== undefined && oldest.term > 2 ? { ...FIRST, term: oldest.term - 1 } : FIRST
+  won(current, undefined)
+  for (const ordered of claims) {
+    if (isFinal(current.purpose) || ordered.term !== current.term + 1) continue
+    const previous = current.node === '' ? undefined : current
+    current = { node: ordered.node, term: ordered.term, purpose: ordered.purpose }
+    won(current, previous)
+  }
+}
+
 export class Claims {
   constructor(
     private readonly js: JetStreamClient,
@@ -53,26 +73,23 @@ export class Claims {
    */
   async claim(key: string, claim: Claim): Promise<ClaimResult> {
     const ack = await this.js.publish(this.subject(key), JSON.stringify(claim))
-    const upTo = await this.read(key, ack.seq)
-    // Term 1's node is the creator's, which only the session's record knows: '' here.
-    let current: Claim = { node: '', term: 1, purpose: 'resume' }
-    for (const ordered of upTo) {
-      if (isFinal(current.purpose) || ordered.term !== current.term + 1) continue
-      const previous = current.node === '' ? undefined : current
-      current = { node: ordered.node, term: ordered.term, purpose: ordered.purpose }
-      if (ordered.seq === ack.seq) return { won: true, owner: current, previous }
-    }
-    return { won: false, owner: current }
+    let result: ClaimResult = { won: false, owner: FIRST }
+    walk(await this.read(key, ack.seq), (current, previous) => {
+      // By node and term rather than by seq: a publish retried after a lost ack is the same claim
+      // (a node claims a term once).
+      const mine = current.node === claim.node && current.term === claim.term
+      result = mine ? { won: true, owner: current, previous } : { won: false, owner: current }
+    })
+    return result
   }
 
   /** The current owner of `key`: the last claim that won; term 1 (the creator's, node '') if none did. */
   async owner(key: string): Promise<Claim> {
-    let current: Claim = { node: '', term: 1, purpose: 'resume' }
-    for (const ordered of await this.read(key, undefined)) {
-      if (isFinal(current.purpose) || ordered.term !== current.term + 1) continue
-      current = { node: ordered.node, term: ordered.term, purpose: ordered.purpose }
-    }
-    return current
+    let owner: Claim = FIRST
+    walk(await this.read(key, undefined), (current) => {
+      owner = current
+    })
+    return owner
   }
 
   /** Forgets a key's claims (the session ended). */

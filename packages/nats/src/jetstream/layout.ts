@@ -43,7 +43,13 @@ export function digest(text: string): string {
 
 export type Place =
   /** `subject` carries messages; `presence`, the topic's presence entries, bounded apart (LL-PRESENCE-5). */
-  | { readonly kind: 'topic'; readonly stream: string; readonly subject: string; readonly presence: string; readonly id: string }
+  | {
+      readonly kind: 'topic'
+      readonly stream: string
+      readonly subject: string
+      readonly presence: string
+      readonly id: string
+    }
   | { readonly kind: 'direct'; readonly stream: string; readonly subject: string }
 
 /**
@@ -55,7 +61,13 @@ export function place(l: Layout, name: string, stream: StreamName): Place {
   if (stream.startsWith('t:')) {
     const topic = stream.slice(2)
     const id = `T${digest(topic)}`
-    return { kind: 'topic', stream: `${name}_${id}`, subject: `${l.root}.t.${id}`, presence: `${l.root}.t.${id}.p`, id }
+    return {
+      kind: 'topic',
+      stream: `${name}_${id}`,
+      subject: `${l.root}.t.${id}`,
+      presence: `${l.root}.t.${id}.p`,
+      id,
+    }
   }
   if (stream.startsWith('d:'))
     return { kind: 'direct', stream: l.direct, subject: `${l.root}.d.${token(stream.slice(2))}` }

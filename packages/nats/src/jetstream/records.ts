@@ -97,7 +97,9 @@ export class Records {
   }
 
   async seenMessageId(subject: string, id: string): Promise<boolean> {
-    const stored = await this.jsm.direct.getMessage(this.layout.ids, { last_by_subj: this.idSubject(subject, id) })
+    const stored = await this.jsm.direct.getMessage(this.layout.ids, {
+      last_by_subj: this.idSubject(subject, id),
+    })
     return stored !== null
   }
 

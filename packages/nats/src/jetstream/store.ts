@@ -1,15 +1,20 @@
 /**
- * A SessionStore on NATS JetStream: session records in a KV bucket, each topic's log in a JetStream
- * stream of its own (its sequence is the topic's seq, so any node may append), every session's direct
- * log on one subject of a shared stream, client message ids de-duplicated by JetStream's own
- * duplicate window. Durability and what needs a newer nats-server: docs/nats.md.
+ * A SessionStore on NATS JetStream: each topic's log in a JetStream stream of its own (its sequence is
+ * the topic's seq, so any node may append), every session's direct log on one subject of a shared
+ * stream, ownership claims in a claims stream (claims.ts), and session records, topic members and
+ * processed message ids in streams of one message per subject (records.ts). No compare-and-set
+ * anywhere. Durability and what needs a newer nats-server: docs/nats.md.
  */
 
 import { randomUUID } from 'node:crypto'
 import type {
+  AppendOptions,
+  Claim,
+  ClaimResult,
   DedupInfo,
   SessionRecord,
   SessionStore,
+  StoredMember,
   StreamEntry,
   StreamHead,
   StreamName,
@@ -28,10 +33,10 @@ import {
   type StreamConfig,
   type StreamInfo,
 } from '@nats-io/jetstream'
-import { type KV, Kvm } from '@nats-io/kv'
-import { Empty, headers, type NatsConnection, NoRespondersError, TimeoutError } from '@nats-io/nats-core'
-import { type Claim, type ClaimResult, Claims } from './claims.js'
+import { headers, type NatsConnection, NoRespondersError, TimeoutError } from '@nats-io/nats-core'
+import { Claims } from './claims.js'
 import {
+  digest,
   EXCEPT_HEADER,
   entryOf,
   epochOf,
@@ -42,6 +47,7 @@ import {
   place,
   token,
 } from './layout.js'
+import { Records } from './records.js'
 
 export interface Bounds {
   /** Most entries held. Default 1000. */
@@ -67,7 +73,13 @@ export interface JetStreamStoreOptions {
   directStreamMaxBytes?: number
   /** How long a client message id is remembered (LL-SEND-3): the duplicate window. Default 10 min. */
   dedupWindowMs?: number
-  /** Session records older than this are dropped whatever happens (a leak bound). Default 24 h. */
+  /**
+   * How long a topic remembers publish ids (`publish(topic, data, { id })`, LL-NODE-8): a message
+   * processed again after its node died is published once within it. JetStream holds every id of the
+   * window in memory. Default 2 min.
+   */
+  publishIdWindowMs?: number
+  /** Session records, claims and members older than this are dropped whatever happens (a leak bound). Default 24 h. */
   sessionTtlMs?: number
 }
 
@@ -77,7 +89,7 @@ const PUBLISH_RETRY_MS = 15_000
 const RETRY_WINDOW_MS = 20_000
 
 /** A timeout or "no responders": the stream had no leader for a moment. */
-function retryable(error: unknown): boolean {
+export function retryable(error: unknown): boolean {
   return (
     error instanceof TimeoutError ||
     error instanceof NoRespondersError ||
@@ -118,61 +130,73 @@ export class JetStreamStore implements SessionStore {
     this.claims = new Claims(this.js, `${this.name}_CLAIMS`, this.layout.root)
   }
 
-  /**
-   * Claims ownership of a session for `node` (claims.ts): the next generation, won by the first claim
-   * of it in the claims stream's order. Correct without compare-and-set, so on 2.9.x replicated too.
-   */
-  async claim(sid: string, node: string): Promise<ClaimResult> {
+  /** LL-NODE-1: the claims stream's order decides (claims.ts), so correct on 2.9.x replicated too. */
+  async claim(sid: string, claim: Claim): Promise<ClaimResult> {
     await this.init()
-    return this.claims.claim(token(sid), node)
+    return this.retrying(() => this.claims.claim(token(sid), claim))
   }
 
-  /** The session's owner and generation, as every node computes it from the claims stream. */
-  async owner(sid: string): Promise<Claim | undefined> {
+  /** The session's current term and owner, as every node computes it from the claims stream. */
+  async owner(sid: string): Promise<Claim> {
     await this.init()
-    return this.claims.owner(token(sid))
+    return this.retrying(() => this.claims.owner(token(sid)))
   }
 
-  /** Creates the bucket and shared streams (idempotent); every method waits for it. */
+  /** Creates the shared streams (idempotent); every method waits for it. */
   init(): Promise<Ready> {
     this.ready ??= this.setUp()
     return this.ready
   }
 
   async getSession(sid: string): Promise<SessionRecord | undefined> {
-    const { kv } = await this.init()
-    const entry = await kv.get(token(sid))
-    if (entry === null || entry.operation !== 'PUT') return undefined
-    return entry.json<SessionRecord>()
+    const { records } = await this.init()
+    // A node reads a record when it takes the session (over): its direct seq may have moved on
+    // elsewhere since this node last wrote it, so it is read again from the stream.
+    this.counters.delete(place(this.layout, this.name, `d:${sid}`).subject)
+    return this.retrying(() => records.getSession(sid))
   }
 
+  /** LL-NODE-2: written under its term; the core's write queue orders one term's writes. */
   async putSession(record: SessionRecord): Promise<void> {
-    const { kv } = await this.init()
-    await kv.put(token(record.sid), JSON.stringify(record))
+    const { records } = await this.init()
+    await this.retrying(() => records.putSession(record))
   }
 
-  async deleteSession(sid: string): Promise<void> {
-    const { kv } = await this.init()
-    await kv.purge(token(sid))
+  /** LL-NODE-7: a topic's members of every node. */
+  async setMember(stream: StreamName, sid: string, member: StoredMember | undefined): Promise<void> {
+    const where = place(this.layout, this.name, stream)
+    if (where.kind !== 'topic') return
+    const { records } = await this.init()
+    await this.retrying(() => records.setMember(where.id, sid, member))
+  }
+
+  async members(stream: StreamName): Promise<readonly StoredMember[]> {
+    const where = place(this.layout, this.name, stream)
+    if (where.kind !== 'topic') return []
+    const { records } = await this.init()
+    return this.retrying(() => records.members(where.id))
   }
 
   async append(
     stream: StreamName,
     build: (seq: number) => Omit<StreamEntry, 'seq' | 'epoch'>,
+    options: AppendOptions = {},
   ): Promise<StreamEntry> {
     const where = place(this.layout, this.name, stream)
     if (where.kind === 'topic') {
       const epoch = await this.ensureTopic(where)
       // The seq is the stream's: known only from the ack. The frame is stored with seq 0 and gets its
-      // real seq back here and on every read (entryOf).
+      // real seq back here and on every read (entryOf). An append with an id that the topic's
+      // duplicate window already holds is acked with the first one's seq (LL-NODE-8).
       const draft = build(0)
-      const ack = await this.publish(where.subject, draft.text, draft.except)
+      const msgID = options.id === undefined ? randomUUID() : `id.${digest(options.id)}`
+      const ack = await this.publish(where.subject, draft.text, draft.except, msgID)
       return entryOf(ack.seq, epoch, draft.text, draft.except)
     }
     const { directEpoch } = await this.init()
     const seq = await this.nextDirect(where)
     const entry: StreamEntry = { seq, epoch: directEpoch, ...build(seq) }
-    await this.publish(where.subject, entry.text, entry.except)
+    await this.publish(where.subject, entry.text, entry.except, randomUUID())
     return entry
   }
 
@@ -212,16 +236,18 @@ export class JetStreamStore implements SessionStore {
     await jsm.streams.purge(where.stream, { filter: where.subject })
   }
 
-  /** LL-SEND-3 across nodes: JetStream refuses a second message with the same id within its window. */
-  async admitMessageId(subject: string, id: string): Promise<boolean> {
-    await this.init()
-    const ack = await this.js.publish(`${this.layout.root}.id`, Empty, {
-      msgID: JSON.stringify([subject, id]),
-    })
-    return !ack.duplicate
+  /** LL-SEND-3 across nodes: an id is recorded once its message was processed (LL-NODE-8). */
+  async seenMessageId(subject: string, id: string): Promise<boolean> {
+    const { records } = await this.init()
+    return this.retrying(() => records.seenMessageId(subject, id))
   }
 
-  /** JetStream's duplicate window is bounded by age only; its incarnation is the dedup stream's. */
+  async recordMessageId(subject: string, id: string): Promise<void> {
+    const { records } = await this.init()
+    await this.retrying(() => records.recordMessageId(subject, id))
+  }
+
+  /** The ids stream is bounded by age only; its incarnation is the window's (LL-SEND-10). */
   async dedupInfo(): Promise<DedupInfo> {
     const { dedupEpoch } = await this.init()
     const maxAgeMs = this.options.dedupWindowMs ?? 10 * 60_000
@@ -238,13 +264,12 @@ export class JetStreamStore implements SessionStore {
    * failed): JetStream's duplicate window makes a retry of a publish that did land a no-op, so an
    * entry is stored once whatever the retries.
    */
-  private publish(subject: string, text: string, except: string | undefined): Promise<PubAck> {
-    const msgID = randomUUID()
+  private publish(subject: string, text: string, except: string | undefined, msgID: string): Promise<PubAck> {
     return this.retrying(() => this.js.publish(subject, text, { ...exceptHeaders(except), msgID }))
   }
 
   /** Runs a JetStream request again while it times out or finds no responder (a leader election). */
-  private async retrying<T>(request: () => Promise<T>): Promise<T> {
+  async retrying<T>(request: () => Promise<T>): Promise<T> {
     const deadline = performance.now() + PUBLISH_RETRY_MS
     for (;;) {
       try {
@@ -269,7 +294,7 @@ export class JetStreamStore implements SessionStore {
       storage: this.storage,
       num_replicas: this.replicas,
       allow_direct: true,
-      duplicate_window: nanos(Math.min(RETRY_WINDOW_MS, b.maxAgeMs)),
+      duplicate_window: nanos(Math.min(this.options.publishIdWindowMs ?? 120_000, b.maxAgeMs)),
     }
   }
 
@@ -287,7 +312,6 @@ export class JetStreamStore implements SessionStore {
   private async setUp(): Promise<Ready> {
     const jsm = await jetstreamManager(this.nc)
     const d = this.directBounds
-    const window = nanos(this.options.dedupWindowMs ?? 10 * 60_000)
     const direct = await addOrUpdate(jsm, {
       name: this.layout.direct,
       subjects: [`${this.layout.root}.d.*`],
@@ -300,27 +324,22 @@ export class JetStreamStore implements SessionStore {
       num_replicas: this.replicas,
       allow_direct: true,
     })
-    const dedup = await addOrUpdate(jsm, {
-      name: this.layout.dedup,
-      subjects: [`${this.layout.root}.id`],
-      duplicate_window: window,
-      max_age: window,
-      discard: DiscardPolicy.Old,
-      storage: this.storage,
-      num_replicas: this.replicas,
-    })
     const ttl = this.options.sessionTtlMs ?? 24 * 60 * 60_000
     await addOrUpdate(
       jsm,
       Claims.config(`${this.name}_CLAIMS`, this.layout.root, this.storage, this.replicas, nanos(ttl)),
     )
-    const kv = await new Kvm(this.nc).create(this.layout.sessions, {
-      history: 1,
-      ttl,
-      replicas: this.replicas,
+    const records = new Records(this.js, jsm, this.layout)
+    const infos: StreamInfo[] = []
+    for (const config of records.configs({
       storage: this.storage,
-    })
-    return { kv, jsm, directEpoch: epochOf(direct), dedupEpoch: epochOf(dedup) }
+      replicas: this.replicas,
+      ttlMs: ttl,
+      dedupWindowMs: this.options.dedupWindowMs ?? 10 * 60_000,
+    }))
+      infos.push(await addOrUpdate(jsm, config))
+    const ids = infos.find((info) => info.config.name === this.layout.ids) as StreamInfo
+    return { records, jsm, directEpoch: epochOf(direct), dedupEpoch: epochOf(ids) }
   }
 
   private async topicInfo(where: Place): Promise<StreamInfo | undefined> {
@@ -423,9 +442,9 @@ function exceptHeaders(except: string | undefined): { headers?: ReturnType<typeo
 }
 
 interface Ready {
-  readonly kv: KV
+  readonly records: Records
   readonly jsm: JetStreamManager
-  /** Incarnations of the shared direct stream and of the dedup stream (LL-EPOCH-1, LL-SEND-10). */
+  /** Incarnations of the shared direct stream and of the ids stream (LL-EPOCH-1, LL-SEND-10). */
   readonly directEpoch: string
   readonly dedupEpoch: string
 }

@@ -149,6 +149,15 @@ export const RULES = {
   "LL-NATS-7": "MUST",
   "LL-NATS-8": "MUST",
   "LL-NATS-9": "MUST",
+  "LL-NODE-1": "MUST",
+  "LL-NODE-2": "MUST",
+  "LL-NODE-3": "MUST",
+  "LL-NODE-4": "MUST",
+  "LL-NODE-5": "MUST",
+  "LL-NODE-6": "MAY",
+  "LL-NODE-7": "MUST",
+  "LL-NODE-8": "MUST",
+  "LL-NODE-9": "MUST",
 } as const
 
 /** A stable rule id, e.g. `LL-RESUME-3`. */
