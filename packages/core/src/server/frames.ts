@@ -258,14 +258,12 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
   const stream = topicStream(topic)
   const options = core.options
   if (session.topics.has(topic)) {
-    // LL-TOPIC-3: already joined: answer again, no new presence.
+    // LL-TOPIC-3: already joined: answer again, no new presence. The cursor is read once the members
+    // are: entries sent meanwhile are below it, never after a joined that names an older seq.
+    const members = await membersOf(core, topic)
+    if (session.connection !== connection) return
     const cursor = session.cursor(stream)
-    const joined: Joined = {
-      type: 'joined',
-      topic,
-      seq: cursor?.sent ?? 0,
-      ...(await membersOf(core, topic)),
-    }
+    const joined: Joined = { type: 'joined', topic, seq: cursor?.sent ?? 0, ...members }
     if (cursor?.epoch !== undefined) joined.epoch = cursor.epoch
     return connection.send(joined)
   }

@@ -184,16 +184,24 @@ export class ServerSession {
     this.unprocessed.clear()
     this.appMemento = record.appMemento
     this.expiresAt = record.expiresAt
+    // What the node that held the session sent is not recorded: the client may know of anything up
+    // to each stream's end, which the replay's read checks (LL-RESUME-11: a cursor above the end).
+    const known = Number.MAX_SAFE_INTEGER
     const direct = this.streams.get(this.direct)
-    if (direct !== undefined) direct.acked = direct.sent = Math.max(direct.acked, record.directAcked)
+    if (direct !== undefined) {
+      direct.acked = direct.sent = Math.max(direct.acked, record.directAcked)
+      direct.known = known
+    }
     for (const [topic, { seq, epoch }] of Object.entries(record.topics)) {
       const stream = topicStream(topic)
       this.topics.add(topic)
       const state = this.streams.get(stream)
-      if (state === undefined) this.streams.set(stream, { sent: seq, acked: seq, epoch, held: undefined })
+      if (state === undefined)
+        this.streams.set(stream, { sent: seq, acked: seq, epoch, known, held: undefined })
       else {
         state.acked = state.sent = Math.max(state.acked, seq)
         state.epoch ??= epoch
+        state.known = known
       }
     }
   }

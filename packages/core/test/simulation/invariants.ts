@@ -1,6 +1,7 @@
 /**
- * What the deterministic simulations check, single node or several: each client's sends, acks and
- * deliveries are recorded as it sees them, then checked against what the server app processed.
+ * What the multi-node simulation checks (the single-node one has its own checker, checker.ts): each
+ * client's sends, acks and deliveries are recorded as it sees them, then checked against what the
+ * server app processed.
  */
 import type { LifelineClient } from '../../src/index.js'
 
