@@ -261,7 +261,7 @@ async function join(core: ServerCore, session: ServerSession, connection: Server
     // LL-TOPIC-3: already joined: answer again, no new presence. The cursor is read once the members
     // are: entries sent meanwhile are below it, never after a joined that names an older seq.
     const members = await membersOf(core, topic)
-    if (session.connection !== connection) return
+    if (session.connection !== connection) return // superseded meanwhile
     const cursor = session.cursor(stream)
     const joined: Joined = { type: 'joined', topic, seq: cursor?.sent ?? 0, ...members }
     if (cursor?.epoch !== undefined) joined.epoch = cursor.epoch
