@@ -146,10 +146,13 @@ export class JetStreamBus implements Bus {
     }
     const start = async () => {
       const epoch = await this.store.ensureTopic(where)
-      const consumer = await this.store.js.consumers.get(where.stream, {
-        filter_subjects: where.subject,
-        deliver_policy: DeliverPolicy.All,
-      })
+      // Retried while the stream elects a leader (a nats-server of the cluster died).
+      const consumer = await this.store.retrying(() =>
+        this.store.js.consumers.get(where.stream, {
+          filter_subjects: where.subject,
+          deliver_policy: DeliverPolicy.All,
+        }),
+      )
       if (stopped || this.closed) return
       const messages = await consumer.consume({
         callback: (msg) => {

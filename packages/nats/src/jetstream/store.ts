@@ -88,13 +88,17 @@ const PUBLISH_RETRY_MS = 15_000
 /** Message ids are remembered this long: past every retry, and no longer (memory per message). */
 const RETRY_WINDOW_MS = 20_000
 
-/** A timeout or "no responders": the stream had no leader for a moment. */
+/**
+ * A timeout or "no responders": the stream had no leader for a moment. nats.js wraps "no responders"
+ * of a request in a RequestError whose cause says so.
+ */
 export function retryable(error: unknown): boolean {
-  return (
-    error instanceof TimeoutError ||
-    error instanceof NoRespondersError ||
-    (error instanceof Error && error.name === 'TimeoutError')
-  )
+  if (!(error instanceof Error)) return false
+  if (error instanceof TimeoutError || error instanceof NoRespondersError || error.name === 'TimeoutError')
+    return true
+  const noResponders = (error as { isNoResponders?: () => boolean }).isNoResponders
+  if (typeof noResponders === 'function' && noResponders.call(error)) return true
+  return error.cause !== undefined && error.cause !== error && retryable(error.cause)
 }
 
 const DEFAULT_BOUNDS: Bounds = { maxEntries: 1000, maxBytes: 1024 * 1024, maxAgeMs: 5 * 60_000 }
