@@ -150,6 +150,14 @@ const mutants = [
     tests: ['test/server-gaps.test.ts'],
   },
   {
+    id: 'stale-joined-taken',
+    what: 'client: the joined of a join sent before a pending leave is taken for the join after it',
+    file: 'src/client/topic-sync.ts',
+    from: '    if ((this.leavesSent.get(frame.topic) ?? 0) > 0) return\n',
+    to: '',
+    tests: ['test/client-scripted.test.ts'],
+  },
+  {
     id: 'client-duplicate',
     what: 'client: an entry at the cursor is delivered again',
     file: 'src/client/inbox.ts',

@@ -494,6 +494,26 @@ describe('scripted server: topics (LL-TOPIC-2, LL-TOPIC-4, LL-TOPIC-7, LL-PRESEN
     client.close()
   })
 
+  it('LL-TOPIC-2, LL-TOPIC-4: the joined of a join sent before a leave still unanswered is not taken for the join after it', async () => {
+    const { server, client } = await connected()
+    const first = client.join('b')
+    first.catch(() => {})
+    await settle()
+    client.leave('b')
+    const second = client.join('b')
+    const seen: number[] = []
+    client.on('joined', (event) => seen.push(event.seq))
+    await settle()
+    server.last.send({ type: 'joined', topic: 'b', seq: 12, members: [] }) // answers the first join
+    await settle()
+    expect(seen).toEqual([])
+    server.last.send({ type: 'unjoined', topic: 'b' }) // answers the leave
+    server.last.send({ type: 'joined', topic: 'b', seq: 13, members: [] }) // answers the second join
+    await second
+    expect(seen).toEqual([13])
+    client.close()
+  })
+
   it('LL-TOPIC-5: on resume, topics in welcome.topics are confirmed without a new join', async () => {
     const { server, client, advance } = await connected()
     const joins = [client.join('a'), client.join('b')]

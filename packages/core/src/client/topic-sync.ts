@@ -59,6 +59,9 @@ export class TopicSync {
   }
 
   joined(frame: Joined): void {
+    // The answer to a join sent before a leave still unanswered: the join after that leave, if any,
+    // is answered later; taking this one for it would set a join point the server no longer has.
+    if ((this.leavesSent.get(frame.topic) ?? 0) > 0) return
     this.joinsSent.delete(frame.topic)
     // Left while the server decided the join: leave again, or the session stays a member.
     if (!this.topics.joined(frame)) return this.sendLeave(frame.topic)
