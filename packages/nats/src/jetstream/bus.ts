@@ -15,6 +15,9 @@ import { type JetStreamStore, retryable } from './store.js'
 type Listener = (entry: StreamEntry) => void
 
 const NODE_HEADER = 'Lifeline-Node'
+/** A topic feed's pull expiry and heartbeat: two heartbeats missed and it starts over. */
+const FEED_EXPIRES_MS = 10_000
+const FEED_HEARTBEAT_MS = 1000
 
 interface Feed {
   readonly listeners: Set<Listener>
@@ -131,40 +134,78 @@ export class JetStreamBus implements Bus {
     for (const listener of [...feed.listeners]) listener(entry)
   }
 
-  /** Every entry still in the topic's log, then every new one, in order (late ones are dropped by seq). */
+  /**
+   * Every entry still in the topic's log, then every new one, in order (late ones are dropped by seq).
+   * nats.js's ordered consumer does not recover from losing the nats-server its (R1, in-memory)
+   * consumer lived on: it keeps asking for that consumer's info and delivers nothing, silently. So
+   * the feed watches it and starts a new one after the last seq delivered when its heartbeats stop or
+   * the connection came back.
+   */
   private topicFeed(stream: StreamName): Feed {
     const where = place(this.store.layout, this.store.name, stream)
     let stopped = false
-    let stopConsumer: (() => void) | undefined
+    let current: { close(): void } | undefined
+    let generation = 0
     const feed: Feed = {
       listeners: new Set(),
       delivered: 0,
       stop: () => {
         stopped = true
-        stopConsumer?.()
+        stopWatching()
+        current?.close()
       },
     }
-    const start = async () => {
+    const restart = (mine: number) => {
+      if (mine !== generation || stopped || this.closed || this.store.nc.isClosed()) return
+      current?.close()
+      current = undefined
+      run()
+    }
+    // A start that failed (no leader for longer than the store retries) is tried again.
+    const run = () => {
+      const mine = ++generation
+      start(mine).catch((error: unknown) => {
+        this.report(error)
+        setTimeout(() => restart(mine), FEED_HEARTBEAT_MS).unref?.()
+      })
+    }
+    const start = async (mine: number) => {
       const epoch = await this.store.ensureTopic(where)
+      const from = feed.delivered + 1
       // Retried while the stream elects a leader (a nats-server of the cluster died).
       const consumer = await this.store.retrying(() =>
-        this.store.js.consumers.get(where.stream, {
-          filter_subjects: where.subject,
-          deliver_policy: DeliverPolicy.All,
-        }),
+        this.store.js.consumers.get(
+          where.stream,
+          from === 1
+            ? { filter_subjects: where.subject, deliver_policy: DeliverPolicy.All }
+            : {
+                filter_subjects: where.subject,
+                deliver_policy: DeliverPolicy.StartSequence,
+                opt_start_seq: from,
+              },
+        ),
       )
-      if (stopped || this.closed) return
+      if (stopped || this.closed || mine !== generation) return
       const messages = await consumer.consume({
+        expires: FEED_EXPIRES_MS,
+        idle_heartbeat: FEED_HEARTBEAT_MS,
         callback: (msg) => {
-          if (stopped) return
+          if (stopped || mine !== generation) return
           const except = msg.headers?.get(EXCEPT_HEADER) || undefined
           this.deliver(feed, entryOf(msg.seq, epoch, msg.string(), except))
         },
       })
-      stopConsumer = () => void messages.close().catch(() => {})
-      if (stopped) stopConsumer()
+      current = { close: () => void messages.close().catch(() => {}) }
+      if (stopped) return current.close()
+      void (async () => {
+        for await (const status of messages.status()) {
+          if (status.type === 'heartbeats_missed' && status.count >= 2) return restart(mine)
+        }
+      })().catch(() => {})
     }
-    start().catch((error: unknown) => this.report(error))
+    // Back on NATS (maybe on another nats-server): the consumer may be gone with the old one.
+    const stopWatching = this.store.onReconnect(() => restart(generation))
+    run()
     return feed
   }
 

@@ -17,6 +17,7 @@
 import type { Claim, ClaimPurpose, ClaimResult } from '@lifeline/core/server'
 import type { StorageType } from '@nats-io/jetstream'
 import { DeliverPolicy, DiscardPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
+import { fetchAll } from './layout.js'
 
 export type { Claim, ClaimResult } from '@lifeline/core/server'
 
@@ -114,13 +115,12 @@ export class Claims {
     })
     const claims: Ordered[] = []
     try {
-      const messages = await consumer.fetch({ max_messages: count, expires: 2000 })
-      for await (const msg of messages) {
-        if (through !== undefined && msg.seq > through) break
+      await fetchAll(consumer, count, (msg) => {
+        if (through !== undefined && msg.seq > through) return true
         const { node, term, purpose } = msg.json<Claim>()
         claims.push({ node, term, purpose, seq: msg.seq })
-        if (claims.length >= count || msg.seq === through) break
-      }
+        return claims.length >= count || msg.seq === through
+      })
     } finally {
       await consumer.delete().catch(() => {})
     }

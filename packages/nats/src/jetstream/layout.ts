@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { StreamEntry, StreamName } from '@lifeline/core/server'
+import type { Consumer, JsMsg } from '@nats-io/jetstream'
 
 export interface Layout {
   /** `<NAME>_RECORDS`: session records (LL-GRACE-1), a subject per session and ownership term. */
@@ -97,3 +98,35 @@ export function entryOf(seq: number, epoch: string, text: string, except: string
 export const epochOf = (info: { readonly created: string }): string => `js.${info.created}`
 
 export const nanos = (ms: number): number => Math.round(ms * 1_000_000)
+
+/** How long a fetch may take before it is abandoned and retried. */
+const FETCH_DEADLINE_MS = 4000
+
+/**
+ * Fetches up to `count` messages of an ordered consumer, passing each to `each` until it returns
+ * true. An ordered consumer whose nats-server died never ends its fetch (nats.js keeps asking for the
+ * gone consumer's info): past a deadline the fetch is stopped and fails with a TimeoutError, which the
+ * store retries with a new consumer.
+ */
+export async function fetchAll(
+  consumer: Consumer,
+  count: number,
+  each: (msg: JsMsg) => boolean,
+): Promise<void> {
+  const messages = await consumer.fetch({ max_messages: count, expires: 2000 })
+  let late = false
+  const timer = setTimeout(() => {
+    late = true
+    messages.stop()
+  }, FETCH_DEADLINE_MS)
+  try {
+    for await (const msg of messages) if (each(msg)) break
+  } finally {
+    clearTimeout(timer)
+  }
+  if (late) {
+    const error = new Error(`a JetStream fetch took over ${FETCH_DEADLINE_MS} ms`)
+    error.name = 'TimeoutError'
+    throw error
+  }
+}

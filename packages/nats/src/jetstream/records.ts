@@ -18,7 +18,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream'
 import { Empty } from '@nats-io/nats-core'
-import { digest, type Layout, nanos, token } from './layout.js'
+import { digest, fetchAll, type Layout, nanos, token } from './layout.js'
 
 export interface RecordsOptions {
   readonly storage: StorageType
@@ -85,11 +85,10 @@ export class Records {
     })
     const members: StoredMember[] = []
     try {
-      const messages = await consumer.fetch({ max_messages: count, expires: 2000 })
-      for await (const msg of messages) {
+      await fetchAll(consumer, count, (msg) => {
         members.push(msg.json<StoredMember>())
-        if (members.length >= count) break
-      }
+        return members.length >= count
+      })
     } finally {
       await consumer.delete().catch(() => {})
     }

@@ -40,6 +40,7 @@ import {
   EXCEPT_HEADER,
   entryOf,
   epochOf,
+  fetchAll,
   type Layout,
   layout,
   nanos,
@@ -119,6 +120,8 @@ export class JetStreamStore implements SessionStore {
   private readonly counters = new Map<string, Promise<number>>()
   private ready: Promise<Ready> | undefined
   private readonly claims: Claims
+  private readonly reconnected = new Set<() => void>()
+  private watching = false
 
   constructor(
     readonly nc: NatsConnection,
@@ -272,6 +275,19 @@ export class JetStreamStore implements SessionStore {
     return this.retrying(() => this.js.publish(subject, text, { ...exceptHeaders(except), msgID }))
   }
 
+  /** Calls `listener` each time the NATS connection is back after a drop; returns the unsubscribe. */
+  onReconnect(listener: () => void): () => void {
+    this.reconnected.add(listener)
+    if (!this.watching) {
+      this.watching = true
+      void (async () => {
+        for await (const status of this.nc.status())
+          if (status.type === 'reconnect') for (const l of [...this.reconnected]) l()
+      })().catch(() => {})
+    }
+    return () => this.reconnected.delete(listener)
+  }
+
   /** Runs a JetStream request again while it times out or finds no responder (a leader election). */
   async retrying<T>(request: () => Promise<T>): Promise<T> {
     const deadline = performance.now() + PUBLISH_RETRY_MS
@@ -306,7 +322,9 @@ export class JetStreamStore implements SessionStore {
   ensureTopic(where: Place): Promise<string> {
     let ready = this.topics.get(where.stream)
     if (ready === undefined) {
-      ready = this.init().then(async ({ jsm }) => epochOf(await addOrUpdate(jsm, this.topicConfig(where))))
+      ready = this.init().then(async ({ jsm }) =>
+        epochOf(await this.retrying(() => addOrUpdate(jsm, this.topicConfig(where)))),
+      )
       ready.catch(() => this.topics.delete(where.stream))
       this.topics.set(where.stream, ready)
     }
@@ -393,23 +411,26 @@ export class JetStreamStore implements SessionStore {
     count: number,
     until: number | undefined,
   ): Promise<StreamEntry[]> {
-    const consumer = await this.retrying(() =>
-      this.js.consumers.get(where.stream, {
+    // Retried as a whole: a fetch whose consumer died with its nats-server is abandoned (fetchAll).
+    return this.retrying(async () => {
+      const consumer = await this.js.consumers.get(where.stream, {
         filter_subjects: where.subject,
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: from,
-      }),
-    )
-    const entries: StreamEntry[] = []
-    const messages = await consumer.fetch({ max_messages: count, expires: 2000 })
-    for await (const msg of messages) {
-      const except = msg.headers?.get(EXCEPT_HEADER) || undefined
-      const seq = where.kind === 'topic' ? msg.seq : (JSON.parse(msg.string()) as { seq: number }).seq
-      entries.push(entryOf(seq, epoch, msg.string(), except))
-      if (entries.length >= count || seq === until) break
-    }
-    await consumer.delete().catch(() => {})
-    return entries
+      })
+      const entries: StreamEntry[] = []
+      try {
+        await fetchAll(consumer, count, (msg) => {
+          const except = msg.headers?.get(EXCEPT_HEADER) || undefined
+          const seq = where.kind === 'topic' ? msg.seq : (JSON.parse(msg.string()) as { seq: number }).seq
+          entries.push(entryOf(seq, epoch, msg.string(), except))
+          return entries.length >= count || seq === until
+        })
+      } finally {
+        await consumer.delete().catch(() => {})
+      }
+      return entries
+    })
   }
 
   private lastDirect(where: Place): Promise<number> {
