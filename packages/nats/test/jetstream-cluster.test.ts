@@ -146,6 +146,12 @@ describe('JetStream store on a NATS cluster', () => {
       const counts = `received ${clients.map((t) => t.received.length)}, pending ${clients.map((t) => t.client.pending)}`
       throw new Error(`${error.message}: every message both ways (${counts})`)
     })
+    // A hello a node took late (its client had given up on it) may still move a session once more: the
+    // client resumes it (same sid, checked below), and nothing it holds may change meanwhile.
+    await waitFor(() => clients.every((test) => test.client.status.type === 'open'), {
+      what: 'every client open',
+      timeoutMs: 15_000,
+    })
     await sleep(200)
     // What the nodes processed: the log topic in JetStream.
     const log = await eventually(() => (shared as JetStreamStore).read('t:log', 0, 10_000))
