@@ -15,7 +15,7 @@ import { Emitter } from '../emitter.js'
 import { MessageTooDeepError, MessageTooLargeError, PublicError } from '../errors.js'
 import type { CloseInfo } from '../transport.js'
 import { FlushScheduler, type ServerConnection } from './connection.js'
-import { readAll } from './handshake.js'
+import { movedBye, readAll } from './handshake.js'
 import { MementoSigner } from './memento.js'
 import type { ResolvedServerOptions, SessionHandle } from './options.js'
 import { Ownership } from './ownership.js'
@@ -398,21 +398,7 @@ export class ServerCore extends Emitter<ServerEvents> {
   private closeMoved(session: ServerSession, code: 'superseded' | 'replaced'): void {
     const connection = session.connection
     session.connection = undefined
-    connection?.close(
-      code === 'superseded'
-        ? {
-            type: 'bye',
-            code: CloseCode.SUPERSEDED,
-            reason: 'superseded by a newer connection',
-            reconnect: true,
-          }
-        : {
-            type: 'bye',
-            code: CloseCode.SESSION_REPLACED,
-            reason: 'session resumed elsewhere',
-            reconnect: false,
-          },
-    )
+    connection?.close(movedBye(code))
   }
 
   /** What the session held on this node, dropped; the store's shared state is left as it is. */

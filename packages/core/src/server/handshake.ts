@@ -9,6 +9,7 @@ import {
   type Hello,
   type LostStreams,
   MAX_SUBJECT_BYTES,
+  type ServerBye,
   type UnrecoveredReason,
   type Welcome,
 } from '@lifeline/protocol'
@@ -103,6 +104,16 @@ export async function decideResume(
 }
 
 /** LL-AUTH-6: 1-256 UTF-8 bytes of well-formed Unicode, no control characters: every memento can carry it. */
+/**
+ * LL-RESUME-8: the bye of a connection whose session moved to a newer one: the same client may try
+ * again (SUPERSEDED); another client (a duplicated tab, another node's takeover) must not fight back.
+ */
+export function movedBye(how: 'superseded' | 'replaced'): ServerBye {
+  return how === 'superseded'
+    ? { type: 'bye', code: CloseCode.SUPERSEDED, reason: 'superseded by a newer connection', reconnect: true }
+    : { type: 'bye', code: CloseCode.SESSION_REPLACED, reason: 'session resumed elsewhere', reconnect: false }
+}
+
 export function validSubject(subject: string): boolean {
   // Every UTF-16 unit takes at least one UTF-8 byte: a longer string cannot fit, and is not scanned.
   if (subject.length === 0 || subject.length > MAX_SUBJECT_BYTES) return false
@@ -337,21 +348,7 @@ async function resume(
     // duplicated tab must not fight back.
     previous.sid = undefined
     const sameClient = previous.cid !== undefined && previous.cid === hello.cid
-    previous.close(
-      sameClient
-        ? {
-            type: 'bye',
-            code: CloseCode.SUPERSEDED,
-            reason: 'superseded by a newer connection',
-            reconnect: true,
-          }
-        : {
-            type: 'bye',
-            code: CloseCode.SESSION_REPLACED,
-            reason: 'session resumed elsewhere',
-            reconnect: false,
-          },
-    )
+    previous.close(movedBye(sameClient ? 'superseded' : 'replaced'))
   }
   session.connection = connection
   connection.sid = session.sid
